@@ -1,0 +1,3 @@
+"""kinetigen: dynamically valid kinetic models of metabolism, generated at scale."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,49 @@
+"""Shared fixtures: the default config, e_coli_core, and its reaction energies."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import cobra
+import pytest
+import yaml
+
+from kinetigen.network import load_network
+from kinetigen.thermo import ReactionEnergies, reaction_energies
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def _default_config() -> dict:
+    with open(REPO / "config.yaml") as handle:
+        return yaml.safe_load(handle)
+
+
+@pytest.fixture
+def default_config(_default_config: dict) -> dict:
+    """The repository's config.yaml, parsed (a fresh deep copy per test: edit it freely)."""
+    return copy.deepcopy(_default_config)
+
+
+@pytest.fixture(scope="session")
+def _textbook() -> cobra.Model:
+    return load_network("textbook", solver="hybrid")
+
+
+@pytest.fixture
+def textbook_model(_textbook: cobra.Model) -> cobra.Model:
+    """e_coli_core with the HiGHS solver; a fresh copy per test."""
+    return _textbook.copy()
+
+
+@pytest.fixture(scope="session")
+def textbook_energies(_textbook: cobra.Model, _default_config: dict) -> ReactionEnergies:
+    """dG'0 of e_coli_core under the default physiology (real eQuilibrator estimates)."""
+    return reaction_energies(
+        _textbook,
+        _default_config["physiology"],
+        _default_config["thermo"],
+        _default_config["biomass_reaction"],
+    )
