@@ -34,7 +34,9 @@ def test_transport_energies_have_the_physical_sign(textbook_energies):
 
 def test_inner_outer_choice_does_not_change_transport_energy(textbook_model, default_config):
     physiology = default_config["physiology"]
-    reversed_order = dict(physiology, compartments=dict(reversed(physiology["compartments"].items())))
+    reversed_order = dict(
+        physiology, compartments=dict(reversed(physiology["compartments"].items()))
+    )
     thermo = default_config["thermo"]
     first = reaction_energies(textbook_model, physiology, thermo, "Biomass_Ecoli_core")
     second = reaction_energies(textbook_model, reversed_order, thermo, "Biomass_Ecoli_core")
@@ -85,7 +87,9 @@ def test_missing_compartment_names_the_config_key(textbook_model, default_config
     physiology = default_config["physiology"]
     del physiology["compartments"]["e"]
     with pytest.raises(ValueError, match=r"physiology\.compartments.*'e'"):
-        reaction_energies(textbook_model, physiology, default_config["thermo"], "Biomass_Ecoli_core")
+        reaction_energies(
+            textbook_model, physiology, default_config["thermo"], "Biomass_Ecoli_core"
+        )
 
 
 def test_round_trip_through_files(textbook_energies, tmp_path):

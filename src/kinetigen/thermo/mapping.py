@@ -72,5 +72,7 @@ def map_metabolites(model: cobra.Model, ccache: CompoundCache) -> MetaboliteMapp
                 break
         else:
             names = ", ".join(f"{ns}:{acc}" for ns, acc in tried)
-            unmapped[metabolite.id] = f"not in eQuilibrator's bundled compound cache (tried {names})"
+            unmapped[metabolite.id] = (
+                f"not in eQuilibrator's bundled compound cache (tried {names})"
+            )
     return MetaboliteMapping(compounds=compounds, sources=sources, unmapped=unmapped)

@@ -1,0 +1,32 @@
+# Two commands set everything up on a fresh machine with Python 3.11:
+#   make run    create .venv, install pinned dependencies, run the workflow on config.yaml
+#   make test   same environment, run the test suite
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CORES ?= all
+SNAKEMAKE_ARGS ?=
+
+.PHONY: run test lint dryrun benchmark clean-results
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first and pinned: the CPU build; a loose requirement would pull CUDA (several GB).
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
+
+test: $(STAMP)
+	$(BIN)/ruff check src scripts tests benchmarks
+	$(BIN)/pytest
+
+dryrun: $(STAMP)
+	$(BIN)/snakemake -n $(SNAKEMAKE_ARGS)
+
+clean-results:
+	rm -rf results/thermo results/envs results/logs results/benchmarks

@@ -1,0 +1,21 @@
+"""Snakemake script: dG'0 of every reaction with eQuilibrator."""
+
+from pathlib import Path
+
+from kinetigen.logs import setup_logging
+from kinetigen.network import load_network
+from kinetigen.thermo import reaction_energies
+
+smk = snakemake  # noqa: F821 (injected by Snakemake)
+log = setup_logging(smk.log[0])
+params = smk.params
+model = load_network(params.model, solver=params.solver)
+energies = reaction_energies(model, params.physiology, params.thermo, params.biomass_reaction)
+energies.save(Path(smk.output.table).parent)
+table = energies.table
+log.info(
+    "%d reactions constrained, %d left free; %d metabolites unmapped",
+    table["constrained"].sum(),
+    (~table["constrained"]).sum(),
+    len(energies.unmapped),
+)

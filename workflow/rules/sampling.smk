@@ -1,0 +1,51 @@
+rule tfa:
+    """TFA optimum, reference directionality profile and variability analysis per environment."""
+    input:
+        model_files(),
+        energies="results/thermo/reaction_energies.csv",
+        sqrt_cov="results/thermo/dg0_sqrt_cov.parquet",
+    output:
+        summary="results/envs/{env}/tfa_summary.json",
+        variability="results/envs/{env}/variability.csv",
+    params:
+        **NETWORK_PARAMS,
+        physiology=config["physiology"],
+        tfa=config["tfa"],
+        environment=environment,
+    log:
+        "results/logs/tfa/{env}.log",
+    benchmark:
+        "results/benchmarks/tfa/{env}.tsv"
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    script:
+        "../../scripts/tfa.py"
+
+
+rule sample_steady_states:
+    """Thermodynamically feasible steady states sharing the reference directionality profile."""
+    input:
+        model_files(),
+        energies="results/thermo/reaction_energies.csv",
+        sqrt_cov="results/thermo/dg0_sqrt_cov.parquet",
+        summary="results/envs/{env}/tfa_summary.json",
+    output:
+        samples="results/envs/{env}/steady_states.parquet",
+    params:
+        **NETWORK_PARAMS,
+        physiology=config["physiology"],
+        tfa=config["tfa"],
+        sampling=config["sampling"],
+        environment=environment,
+        seed=config["seed"],
+    threads: config["sampling"]["processes"]
+    log:
+        "results/logs/sample_steady_states/{env}.log",
+    benchmark:
+        "results/benchmarks/sample_steady_states/{env}.tsv"
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    script:
+        "../../scripts/sample_steady_states.py"

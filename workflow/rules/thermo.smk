@@ -1,0 +1,21 @@
+rule reaction_energies:
+    """dG'0 and its square-root covariance for every reaction (eQuilibrator, offline)."""
+    input:
+        model_files(),
+    output:
+        table="results/thermo/reaction_energies.csv",
+        sqrt_cov="results/thermo/dg0_sqrt_cov.parquet",
+        unmapped="results/thermo/unmapped_metabolites.json",
+    params:
+        **NETWORK_PARAMS,
+        physiology=config["physiology"],
+        thermo=config["thermo"],
+    log:
+        "results/logs/reaction_energies.log",
+    benchmark:
+        "results/benchmarks/reaction_energies.tsv"
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../../scripts/reaction_energies.py"
