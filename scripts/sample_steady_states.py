@@ -18,7 +18,15 @@ model = load_network(params.model, solver=params.solver)
 energies = ReactionEnergies.load(Path(smk.input.energies).parent)
 summary = json.loads(Path(smk.input.summary).read_text())
 samples = sample_steady_states(
-    model, energies, params.physiology, params.tfa, params.sampling, params.environment, env,
-    params.biomass_reaction, summary["directionality"], derive_seed(params.seed, "sampling", env),
+    model,
+    energies,
+    params.physiology,
+    params.tfa,
+    params.sampling,
+    params.environment,
+    env,
+    params.biomass_reaction,
+    summary["directionality"],
+    derive_seed(params.seed, "sampling", env),
 )
 write_parquet(samples, smk.output.samples)

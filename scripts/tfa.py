@@ -16,7 +16,12 @@ model = load_network(params.model, solver=params.solver)
 energies = ReactionEnergies.load(Path(smk.input.energies).parent)
 try:
     summary, variability = run_tfa(
-        model, energies, params.physiology, params.tfa, params.environment, env,
+        model,
+        energies,
+        params.physiology,
+        params.tfa,
+        params.environment,
+        env,
         params.biomass_reaction,
     )
 except InfeasibleTFA as error:

@@ -67,7 +67,7 @@ def check_against_model(config: dict) -> None:
         try:
             check_environment(model, name, environment)
         except ValueError as error:
-            raise ConfigError(f"config key 'environments.{name}': {error}") from None
+            raise ConfigError(f"config key 'environments': {error}") from None
 
 
 def validate_config(config: dict) -> dict:

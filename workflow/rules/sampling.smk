@@ -19,6 +19,8 @@ rule tfa:
     resources:
         mem_mb=4000,
         runtime=120,
+    conda:
+        "../../envs/kinetigen.yaml"
     script:
         "../../scripts/tfa.py"
 
@@ -47,5 +49,7 @@ rule sample_steady_states:
     resources:
         mem_mb=4000,
         runtime=120,
+    conda:
+        "../../envs/kinetigen.yaml"
     script:
         "../../scripts/sample_steady_states.py"

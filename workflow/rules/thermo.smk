@@ -17,5 +17,7 @@ rule reaction_energies:
     resources:
         mem_mb=4000,
         runtime=30,
+    conda:
+        "../../envs/kinetigen.yaml"
     script:
         "../../scripts/reaction_energies.py"

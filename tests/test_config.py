@@ -1,0 +1,65 @@
+"""Bad config fails early with a message naming the key or id."""
+
+from __future__ import annotations
+
+import pytest
+
+from kinetigen.config import ConfigError, validate_config
+
+
+def test_default_config_is_valid(default_config):
+    validated = validate_config(default_config)
+    assert len(validated["environments"]) == 6
+
+
+def test_defaults_are_filled_in():
+    config = validate_config({"environments": {"only": {}}})
+    assert config["model"] == "textbook"
+    assert config["tfa"]["min_growth_fraction"] == 0.5
+    assert config["sampling"]["n_samples"] == 1000
+    assert config["physiology"]["compartments"]["e"]["potential_mV"] == 150.0
+    assert config["environments"]["only"]["reaction_bounds"] == {}
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c.update(unknown_key=1), r"config: .*'unknown_key' was unexpected"),
+        (lambda c: c["sampling"].update(thining=10), r"config key 'sampling'.*'thining'"),
+        (lambda c: c["tfa"].update(big_m_kJ="large"), r"config key 'tfa.big_m_kJ'.*number"),
+        (lambda c: c["sampling"].update(n_samples=0), r"config key 'sampling.n_samples'"),
+        (lambda c: c.update(solver="cplex"), r"config key 'solver'"),
+        (
+            lambda c: c["environments"]["acetate_aerobic"]["reaction_bounds"].update(
+                EX_nope_e=[0, 1]
+            ),
+            r"environment .acetate_aerobic.*unknown reaction id 'EX_nope_e'",
+        ),
+        (
+            lambda c: c["environments"]["glucose_aerobic"]["concentrations"].update(
+                xyz_c=[1e-3, 1e-3]
+            ),
+            r"glucose_aerobic.*unknown metabolite id 'xyz_c'",
+        ),
+        (
+            lambda c: c["environments"]["glucose_aerobic"]["reaction_bounds"].update(
+                EX_o2_e=[5, -5]
+            ),
+            r"glucose_aerobic.*EX_o2_e has lower bound 5 > upper bound -5",
+        ),
+        (lambda c: c.update(model="missing/model.xml"), r"config key 'model'.*does not exist"),
+        (lambda c: c.update(biomass_reaction="BIOMASS"), r"config key 'biomass_reaction'"),
+        (
+            lambda c: c["thermo"].update(unconstrained_reactions=["NOPE"]),
+            r"thermo.unconstrained_reactions.*NOPE",
+        ),
+        (
+            lambda c: c["physiology"]["compartments"].pop("e"),
+            r"physiology.compartments.*'e'",
+        ),
+    ],
+)
+def test_bad_config_names_the_culprit(default_config, edit, message):
+    edit(default_config)
+    with pytest.raises(ConfigError, match=message):
+        validate_config(default_config)
