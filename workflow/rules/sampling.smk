@@ -9,7 +9,8 @@ rule tfa:
         variability="results/envs/{env}/variability.csv",
     params:
         **NETWORK_PARAMS,
-        physiology=config["physiology"],
+        physiology=TFA_PHYSIOLOGY,
+        z_score=config["thermo"]["z_score"],
         tfa=config["tfa"],
         environment=environment,
     log:
@@ -36,7 +37,8 @@ rule sample_steady_states:
         samples="results/envs/{env}/steady_states.parquet",
     params:
         **NETWORK_PARAMS,
-        physiology=config["physiology"],
+        physiology=TFA_PHYSIOLOGY,
+        z_score=config["thermo"]["z_score"],
         tfa=config["tfa"],
         sampling=config["sampling"],
         environment=environment,

@@ -8,8 +8,8 @@ rule reaction_energies:
         unmapped="results/thermo/unmapped_metabolites.json",
     params:
         **NETWORK_PARAMS,
-        physiology=config["physiology"],
-        thermo=config["thermo"],
+        physiology=ENERGY_PHYSIOLOGY,
+        thermo=ENERGY_THERMO,
     log:
         "results/logs/reaction_energies.log",
     benchmark:
