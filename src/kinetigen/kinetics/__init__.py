@@ -1,0 +1,74 @@
+"""Kinetic models: Haldane-consistent rate laws, batched reduced Jacobians, baselines, SBML.
+
+Top-level functions for the workflow rules (pure: plain objects in, DataFrames/dicts out):
+
+- :func:`kinetic_parameters` -> ``results/kinetic/parameters.csv``
+- :func:`attainability` -> ``results/envs/{env}/attainability.csv``
+- :func:`oracle_baseline` -> ``results/envs/{env}/oracle.csv`` and its summary json
+- :func:`export_oracle_models` / :func:`export_sbml` -> ``results/envs/{env}/sbml/*.xml``
+"""
+
+from kinetigen.kinetics.batched import BatchedJacobian, largest_real_eigenvalue
+from kinetigen.kinetics.nonlinear import NonlinearModel
+from kinetigen.kinetics.parameters import ParameterSpace, kinetic_parameters
+from kinetigen.kinetics.sbml import export_oracle_models, export_sbml, sbml_document, sbml_string
+from kinetigen.kinetics.screening import (
+    attainability,
+    attainability_search,
+    oracle_baseline,
+    oracle_parameter_sets,
+    oracle_sampling,
+    resolve_device,
+    screening_positions,
+)
+from kinetigen.kinetics.settings import (
+    GAS_CONSTANT_KJ,
+    KINETICS_DEFAULTS,
+    KineticsConfigError,
+    KineticsSettings,
+)
+from kinetigen.kinetics.structure import (
+    CONVENIENCE,
+    IRREVERSIBLE_MM,
+    REVERSIBLE_MM,
+    KineticModel,
+    KineticModelError,
+    KmParameter,
+    RateLaw,
+    build_kinetic_model,
+    conservation_analysis,
+)
+from kinetigen.kinetics.validity import validity_threshold
+
+__all__ = [
+    "CONVENIENCE",
+    "GAS_CONSTANT_KJ",
+    "IRREVERSIBLE_MM",
+    "KINETICS_DEFAULTS",
+    "REVERSIBLE_MM",
+    "BatchedJacobian",
+    "KineticModel",
+    "KineticModelError",
+    "KineticsConfigError",
+    "KineticsSettings",
+    "KmParameter",
+    "NonlinearModel",
+    "ParameterSpace",
+    "RateLaw",
+    "attainability",
+    "attainability_search",
+    "build_kinetic_model",
+    "conservation_analysis",
+    "export_oracle_models",
+    "export_sbml",
+    "kinetic_parameters",
+    "largest_real_eigenvalue",
+    "oracle_baseline",
+    "oracle_parameter_sets",
+    "oracle_sampling",
+    "resolve_device",
+    "sbml_document",
+    "sbml_string",
+    "screening_positions",
+    "validity_threshold",
+]

@@ -1,0 +1,205 @@
+"""Nonlinear kinetic model of one parameter set: rates, dx/dt and its analytic Jacobian.
+
+Written with numpy for one parameter set, so that scipy's stiff integrators (BDF, LSODA,
+Radau) can call ``rhs`` and ``jac`` directly. Concentrations must stay positive (the
+thermodynamic term is built from ln x).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kinetigen.kinetics.structure import KineticModel
+
+
+class NonlinearModel:
+    """dx/dt = N v(x) for steady state ``steady_state`` (position) and Km ``exp(ln_km)``.
+
+    Vmax makes the rates at the steady state equal the sample's fluxes; Keq makes the
+    displacement Gamma equal exp(dG/RT) of the sample. The full state vector ``x`` holds the
+    concentrations (mol/L) of ``model.states``; time is in hours.
+
+    Attributes
+    ----------
+    x_ref : steady-state concentrations of the states (mol/L).
+    boundary_concentration : constant concentrations of ``model.boundary`` (mol/L).
+    vmax : Vmax per reaction (mol/L/h), in the flux direction (always positive).
+    ln_keq : ln Keq per reaction in model orientation (NaN for irreversible laws).
+    totals : conserved moiety totals of the steady state (mol/L).
+    """
+
+    def __init__(self, model: KineticModel, steady_state: int, ln_km: np.ndarray) -> None:
+        ln_km = np.asarray(ln_km, dtype=float)
+        if ln_km.shape != (len(model.parameters),):
+            raise ValueError(
+                f"environment {model.environment!r}: ln_km needs shape "
+                f"({len(model.parameters)},), got {ln_km.shape}"
+            )
+        if not 0 <= steady_state < model.n_steady_states:
+            raise IndexError(f"steady state position {steady_state} out of range")
+        self.model = model
+        self.steady_state = steady_state
+        layout = model.layout
+        self.km = np.exp(ln_km)
+        n_reactions = len(model.rate_laws)
+        self._n_states = len(model.states)
+        self._direction = layout.direction.astype(float)
+        self._reversible = layout.reversible.astype(float)
+        self._side = layout.param_reaction + n_reactions * (~layout.param_substrate)
+        self._numerator_weight = np.where(layout.param_substrate, layout.param_exponent, 0)
+        self._max_exponent = int(layout.param_exponent.max(initial=1))
+        state_params = layout.param_entry >= 0
+        self._param_rows = layout.param_reaction[state_params]
+        self._param_cols = layout.param_metabolite[state_params]
+        self._param_mask = state_params
+        state_thermo = layout.thermo_metabolite < self._n_states
+        self._thermo_mask = state_thermo
+        self.ln_keq = model.ln_keq[steady_state].copy()
+        # Flux-oriented ln Keq; irreversible laws have Gamma = 0 (ln Gamma = -inf).
+        self._ln_keq_oriented = np.where(
+            layout.reversible, self._direction * np.nan_to_num(self.ln_keq), np.inf
+        )
+        x_all = model.concentrations(steady_state)
+        self.x_ref = x_all[: self._n_states].copy()
+        self.boundary_concentration = x_all[self._n_states :].copy()
+        self.vmax = np.ones(n_reactions)
+        unit_rate = self._oriented_rates(self.x_ref)[0]
+        self.vmax = np.abs(model.flux[steady_state]) / unit_rate
+        self.totals = self.conserved_totals(self.x_ref)
+
+    # --- moieties -----------------------------------------------------------------------
+    @property
+    def conservation_matrix(self) -> np.ndarray:
+        """G with G x = totals for every trajectory ([moieties, states])."""
+        model = self.model
+        matrix = np.zeros((len(model.dependent), self._n_states))
+        matrix[np.arange(len(model.dependent)), model.dependent] = 1.0
+        matrix[:, model.independent] = -model.link
+        return matrix
+
+    def conserved_totals(self, x: np.ndarray) -> np.ndarray:
+        """Moiety totals ``x[dependent] - link @ x[independent]`` (mol/L)."""
+        model = self.model
+        x = np.asarray(x, dtype=float)
+        return x[model.dependent] - model.link @ x[model.independent]
+
+    def reduce(self, x: np.ndarray) -> np.ndarray:
+        """Independent part of a full state vector."""
+        return np.asarray(x, dtype=float)[self.model.independent]
+
+    def expand(self, x_independent: np.ndarray, totals: np.ndarray | None = None) -> np.ndarray:
+        """Full state vector from its independent part and moiety totals (default: the
+        steady state's)."""
+        model = self.model
+        totals = self.totals if totals is None else np.asarray(totals, dtype=float)
+        x = np.empty(self._n_states)
+        x[model.independent] = x_independent
+        x[model.dependent] = totals + model.link @ np.asarray(x_independent, dtype=float)
+        return x
+
+    # --- rates ----------------------------------------------------------------------------
+    def _oriented_rates(self, x: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Rates in the flux direction (>= 0 away from equilibrium) and intermediate terms."""
+        layout = self.model.layout
+        n_reactions = len(self.model.rate_laws)
+        x_all = np.concatenate([np.asarray(x, dtype=float), self.boundary_concentration])
+        ln_x = np.log(x_all)
+        u = x_all[layout.param_metabolite] / self.km
+        polynomial = np.ones_like(u)
+        u_dpolynomial = np.zeros_like(u)
+        power = np.ones_like(u)
+        for k in range(1, self._max_exponent + 1):
+            power = power * u
+            active = layout.param_exponent >= k
+            polynomial = polynomial + np.where(active, power, 0.0)
+            u_dpolynomial = u_dpolynomial + np.where(active, k * power, 0.0)
+        ln_side = np.bincount(self._side, np.log(polynomial), minlength=2 * n_reactions)
+        side = np.exp(ln_side)
+        denominator = side[:n_reactions] + self._reversible * (side[n_reactions:] - 1.0)
+        ln_numerator = np.bincount(
+            layout.param_reaction, self._numerator_weight * np.log(u), minlength=n_reactions
+        )
+        ln_gamma = (
+            np.bincount(
+                layout.thermo_reaction,
+                layout.thermo_coefficient * ln_x[layout.thermo_metabolite],
+                minlength=n_reactions,
+            )
+            - self._ln_keq_oriented
+        )
+        gamma = np.exp(ln_gamma)
+        saturation = np.exp(ln_numerator) / denominator
+        rates = self.vmax * saturation * (1.0 - gamma)
+        terms = {
+            "x_all": x_all,
+            "polynomial": polynomial,
+            "u_dpolynomial": u_dpolynomial,
+            "side": side,
+            "denominator": denominator,
+            "saturation": saturation,
+            "gamma": gamma,
+        }
+        return rates, terms
+
+    def rates(self, x: np.ndarray) -> np.ndarray:
+        """Net reaction rates (mol/L/h, model orientation) at state concentrations ``x``."""
+        return self._direction * self._oriented_rates(x)[0]
+
+    def displacement(self, x: np.ndarray) -> np.ndarray:
+        """Gamma = Q/Keq in model orientation (NaN for irreversible laws)."""
+        gamma_oriented = self._oriented_rates(x)[1]["gamma"]
+        with np.errstate(divide="ignore"):
+            gamma = np.where(self._direction > 0, gamma_oriented, 1.0 / gamma_oriented)
+        return np.where(self.model.layout.reversible, gamma, np.nan)
+
+    def rate_derivatives(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rates (mol/L/h) and their derivatives dv/dx ([reactions, states], 1/h)."""
+        layout = self.model.layout
+        oriented, terms = self._oriented_rates(x)
+        x_all = terms["x_all"]
+        reaction = layout.param_reaction
+        side_product = terms["side"][self._side] / terms["polynomial"]
+        elasticity = (
+            np.where(layout.param_substrate, layout.param_exponent, 0.0)
+            - side_product * terms["u_dpolynomial"] / terms["denominator"][reaction]
+        )
+        derivative = np.zeros((len(self.model.rate_laws), self._n_states))
+        mask = self._param_mask
+        np.add.at(
+            derivative,
+            (self._param_rows, self._param_cols),
+            (oriented[reaction] * elasticity)[mask] / x_all[self._param_cols],
+        )
+        # Thermodynamic part written without (1 - Gamma) in a denominator (finite at Gamma=1).
+        t_mask = self._thermo_mask
+        t_reaction = layout.thermo_reaction[t_mask]
+        t_metabolite = layout.thermo_metabolite[t_mask]
+        thermo = (
+            -self.vmax[t_reaction]
+            * terms["saturation"][t_reaction]
+            * terms["gamma"][t_reaction]
+            * layout.thermo_coefficient[t_mask]
+            / x_all[t_metabolite]
+        )
+        np.add.at(derivative, (t_reaction, t_metabolite), thermo)
+        return self._direction * oriented, self._direction[:, None] * derivative
+
+    # --- ODE right-hand sides -------------------------------------------------------------
+    def rhs(self, t: float, x: np.ndarray) -> np.ndarray:
+        """dx/dt (mol/L/h) of the full state vector."""
+        return self.model.stoichiometry @ self.rates(x)
+
+    def jac(self, t: float, x: np.ndarray) -> np.ndarray:
+        """Analytic Jacobian d(dx/dt)/dx of the full state vector (1/h)."""
+        return self.model.stoichiometry @ self.rate_derivatives(x)[1]
+
+    def rhs_reduced(self, t: float, x_independent: np.ndarray) -> np.ndarray:
+        """dx_I/dt with the dependent metabolites fixed by the steady state's totals."""
+        x = self.expand(x_independent)
+        return self.rhs(t, x)[self.model.independent]
+
+    def jac_reduced(self, t: float, x_independent: np.ndarray) -> np.ndarray:
+        """Reduced Jacobian J_I,I + J_I,D L0 at ``x_independent`` (steady-state totals)."""
+        model = self.model
+        full = self.jac(t, self.expand(x_independent))[model.independent]
+        return full[:, model.independent] + full[:, model.dependent] @ model.link

@@ -1,0 +1,126 @@
+"""One Km parameter space shared by every environment's kinetic model.
+
+The space is the union of the Km parameters of all environments (a reaction that runs in
+different directions, or has no thermodynamic data, may saturate with different metabolites
+in different environments). One generator output vector of ln Km serves every environment;
+each environment takes its parameters by index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import cobra
+import numpy as np
+import pandas as pd
+
+from kinetigen.kinetics.settings import KineticsSettings, as_settings
+from kinetigen.kinetics.structure import KineticModel, build_kinetic_model
+
+COLUMNS = ["name", "reaction", "metabolite", "role", "ln_km_lower", "ln_km_upper"]
+
+
+@dataclass(frozen=True, eq=False)
+class ParameterSpace:
+    """Shared Km parameters: ``frame`` has the columns of ``parameters.csv`` (name, reaction,
+    metabolite, role, ln_km_lower, ln_km_upper; ln of Km in mol/L)."""
+
+    frame: pd.DataFrame
+
+    def __post_init__(self) -> None:
+        missing = [c for c in COLUMNS if c not in self.frame]
+        if missing:
+            raise ValueError(f"parameter table lacks columns {missing}")
+        duplicated = self.frame["name"][self.frame["name"].duplicated()].tolist()
+        if duplicated:
+            raise ValueError(f"parameter table repeats names {duplicated[:5]}")
+        if not np.all(self.frame["ln_km_lower"] < self.frame["ln_km_upper"]):
+            bad = self.frame.loc[~(self.frame["ln_km_lower"] < self.frame["ln_km_upper"]), "name"]
+            raise ValueError(f"parameters {bad.tolist()[:5]} have ln_km_lower >= ln_km_upper")
+
+    @property
+    def names(self) -> list[str]:
+        return self.frame["name"].tolist()
+
+    @property
+    def lower(self) -> np.ndarray:
+        return self.frame["ln_km_lower"].to_numpy(float)
+
+    @property
+    def upper(self) -> np.ndarray:
+        return self.frame["ln_km_upper"].to_numpy(float)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def index_of(self, model: KineticModel) -> np.ndarray:
+        """Positions of ``model.parameters`` in the shared vector."""
+        position = {name: i for i, name in enumerate(self.names)}
+        missing = [name for name in model.parameter_names if name not in position]
+        if missing:
+            raise KeyError(
+                f"environment {model.environment!r}: parameters missing from the shared "
+                f"space: {missing[:5]}" + (" ..." if len(missing) > 5 else "")
+            )
+        return np.array([position[name] for name in model.parameter_names], dtype=int)
+
+    @classmethod
+    def from_models(
+        cls,
+        models: Iterable[KineticModel],
+        cobra_model: cobra.Model,
+        config: KineticsSettings | Mapping[str, Any],
+    ) -> ParameterSpace:
+        """Union of the models' Km parameters in model order (reaction, then metabolite)."""
+        settings = as_settings(config)
+        parameters = {}
+        for model in models:
+            for parameter in model.parameters:
+                parameters.setdefault(parameter.name, parameter)
+        reaction_order = {r.id: i for i, r in enumerate(cobra_model.reactions)}
+        metabolite_order = {m.id: i for i, m in enumerate(cobra_model.metabolites)}
+        ordered = sorted(
+            parameters.values(),
+            key=lambda p: (reaction_order[p.reaction], metabolite_order[p.metabolite]),
+        )
+        unknown = set(settings.km_bounds_overrides_M) - set(parameters)
+        if unknown:
+            raise ValueError(
+                "config key 'kinetics.km_bounds_overrides_M' names unknown parameters: "
+                f"{sorted(unknown)[:5]}"
+            )
+        rows = []
+        for parameter in ordered:
+            lower, upper = settings.ln_km_bounds(parameter.name)
+            rows.append(
+                (
+                    parameter.name,
+                    parameter.reaction,
+                    parameter.metabolite,
+                    parameter.role,
+                    lower,
+                    upper,
+                )
+            )
+        return cls(pd.DataFrame(rows, columns=COLUMNS))
+
+
+def kinetic_parameters(
+    cobra_model: cobra.Model,
+    samples_by_environment: Mapping[str, pd.DataFrame],
+    config: KineticsSettings | Mapping[str, Any],
+) -> pd.DataFrame:
+    """The shared parameter table (``results/kinetic/parameters.csv``) for all environments.
+
+    ``samples_by_environment`` maps environment name to its steady-state DataFrame; the
+    structure is fixed per environment, so a few rows per environment are enough.
+    """
+    if not samples_by_environment:
+        raise ValueError("kinetic_parameters needs at least one environment")
+    models = [
+        build_kinetic_model(cobra_model, samples, config, environment)
+        for environment, samples in samples_by_environment.items()
+    ]
+    return ParameterSpace.from_models(models, cobra_model, config).frame

@@ -1,0 +1,323 @@
+"""Attainability screen (CMA-ES over saturations) and the ORACLE baseline, per environment."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import cma
+import cobra
+import numpy as np
+import pandas as pd
+import torch
+
+from kinetigen.kinetics.batched import BatchedJacobian
+from kinetigen.kinetics.parameters import ParameterSpace
+from kinetigen.kinetics.settings import KineticsConfigError, KineticsSettings, as_settings
+from kinetigen.kinetics.structure import KineticModel, build_kinetic_model
+
+logger = logging.getLogger(__name__)
+
+# CMA-ES ranks solutions, so any value above every real lambda_max marks an invalid one.
+INVALID_PENALTY = 1.0e30
+# Saturations are drawn in [SATURATION_EPS, 1 - SATURATION_EPS] so that Km stays finite.
+SATURATION_EPS = 1.0e-12
+
+
+def resolve_device(device: str) -> torch.device:
+    """torch device from config, with a clear error when CUDA is asked for but absent."""
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise KineticsConfigError(f"config key 'kinetics.device' is {device!r}, but CUDA is absent")
+    return resolved
+
+
+def _bounds_in_model(
+    model: KineticModel, parameters: ParameterSpace | pd.DataFrame | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    if parameters is None:
+        return None
+    space = parameters if isinstance(parameters, ParameterSpace) else ParameterSpace(parameters)
+    index = space.index_of(model)
+    return space.lower[index], space.upper[index]
+
+
+def _cma_seed(seed: int, position: int) -> int:
+    # pycma treats seed 0 as "random"; derive a positive 31-bit seed per steady state.
+    state = np.random.SeedSequence([seed, position]).generate_state(1)[0]
+    return int(state % (2**31 - 2)) + 1
+
+
+def attainability_search(
+    model: KineticModel,
+    positions: Sequence[int],
+    seed: int,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
+    max_evaluations: int = 5000,
+    popsize: int | None = None,
+    sigma0: float = 1.0,
+    device: str | torch.device = "cpu",
+) -> pd.DataFrame:
+    """Most negative lambda_max that separable CMA-ES finds, per steady state.
+
+    The search variable is the logit saturation y = logit(sigma) = ln(x / Km) of every Km of
+    the model, started at sigma = 1/2 with step ``sigma0``; with ``bounds`` (ln Km lower and
+    upper per parameter) y stays inside the matching box. One run of at most
+    ``max_evaluations`` models per steady state; each generation is one batched evaluation.
+    Returns columns steady_state (sample id), threshold, best_lambda_max, attainable,
+    evaluations, seconds. ``attainable = False`` means "not reached within the budget": the
+    search gives an upper bound on the best lambda_max. pycma seeds numpy's global generator
+    from the per-steady-state seed derived from ``seed``.
+    """
+    evaluator = BatchedJacobian(model, device=device)
+    layout = model.layout
+    rows = []
+    for count, position in enumerate(positions, start=1):
+        start = time.perf_counter()
+        ln_x = model.ln_concentration[position, layout.param_metabolite]
+        options: dict[str, Any] = {
+            "CMA_diagonal": True,
+            "seed": _cma_seed(seed, int(position)),
+            "maxfevals": max_evaluations,
+            "verbose": -9,
+            "verb_log": 0,
+            "verb_disp": 0,
+        }
+        if popsize is not None:
+            options["popsize"] = popsize
+        x0 = np.zeros(len(ln_x))
+        if bounds is not None:
+            low, high = ln_x - bounds[1], ln_x - bounds[0]
+            x0 = np.where((x0 < low) | (x0 > high), 0.5 * (low + high), x0)
+            options["bounds"] = [low.tolist(), high.tolist()]
+        strategy = cma.CMAEvolutionStrategy(x0, sigma0, options)
+        best = math.inf
+        evaluations = 0
+        while not strategy.stop():
+            candidates = strategy.ask()
+            ln_km = ln_x[None, :] - np.asarray(candidates)
+            lambda_max = evaluator.lambda_max(ln_km, position).cpu().numpy()
+            evaluations += len(candidates)
+            if np.isfinite(lambda_max).any():
+                best = min(best, float(lambda_max[np.isfinite(lambda_max)].min()))
+            strategy.tell(
+                candidates, np.where(np.isfinite(lambda_max), lambda_max, INVALID_PENALTY).tolist()
+            )
+        seconds = time.perf_counter() - start
+        threshold = float(model.threshold[position])
+        rows.append(
+            {
+                "steady_state": model.sample_ids[position],
+                "threshold": threshold,
+                "best_lambda_max": best,
+                "attainable": bool(best < threshold),
+                "evaluations": evaluations,
+                "seconds": seconds,
+            }
+        )
+        logger.info(
+            "%s: attainability %d/%d, steady state %r: best lambda_max %.4g 1/h "
+            "(threshold %.4g), %d evaluations, %.1f s",
+            model.environment,
+            count,
+            len(positions),
+            model.sample_ids[position],
+            best,
+            threshold,
+            evaluations,
+            seconds,
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "steady_state",
+            "threshold",
+            "best_lambda_max",
+            "attainable",
+            "evaluations",
+            "seconds",
+        ],
+    )
+
+
+def screening_positions(n_steady_states: int, n_screened: int) -> np.ndarray:
+    """Evenly spaced steady-state positions (deterministic; samples are exchangeable)."""
+    count = min(n_screened, n_steady_states)
+    return np.unique(np.linspace(0, n_steady_states - 1, count).round().astype(int))
+
+
+def attainability(
+    cobra_model: cobra.Model,
+    samples: pd.DataFrame,
+    config: KineticsSettings | Mapping[str, Any],
+    environment: str,
+    seed: int,
+    parameters: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Attainability table of one environment (``results/envs/{env}/attainability.csv``).
+
+    Screens ``kinetics.attainability.n_steady_states`` evenly spaced steady states; with the
+    shared ``parameters`` table the search respects its ln Km bounds (what a generator can
+    reach). Columns: steady_state, threshold, best_lambda_max, attainable, evaluations,
+    seconds.
+    """
+    settings = as_settings(config)
+    model = build_kinetic_model(cobra_model, samples, settings, environment)
+    positions = screening_positions(model.n_steady_states, settings.attainability_steady_states)
+    return attainability_search(
+        model,
+        positions,
+        seed=seed,
+        bounds=_bounds_in_model(model, parameters),
+        max_evaluations=settings.attainability_max_evaluations,
+        popsize=settings.attainability_popsize,
+        sigma0=settings.attainability_sigma0,
+        device=resolve_device(settings.device),
+    )
+
+
+def oracle_batch(
+    model: KineticModel, batch: int, batch_size: int, n_total: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draws of ORACLE batch ``batch``: (sample indices, steady-state positions, ln Km).
+
+    Sample i uses steady state i mod S; saturations are uniform in (0, 1) from a generator
+    seeded by (seed, batch), so any batch can be regenerated on its own.
+    """
+    first = batch * batch_size
+    indices = np.arange(first, min(first + batch_size, n_total))
+    rng = np.random.default_rng(np.random.SeedSequence([seed, batch]))
+    saturation = rng.random((len(indices), len(model.parameters)))
+    saturation = np.clip(saturation, SATURATION_EPS, 1.0 - SATURATION_EPS)
+    positions = indices % model.n_steady_states
+    return indices, positions, model.ln_km_from_saturation(saturation, positions)
+
+
+def oracle_parameter_sets(
+    model: KineticModel,
+    sample_indices: Sequence[int],
+    seed: int,
+    batch_size: int,
+    n_total: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Regenerate ORACLE draws by sample index: (steady-state positions, ln Km [n, P])."""
+    sample_indices = np.asarray(sample_indices, dtype=int)
+    positions = np.empty(len(sample_indices), dtype=int)
+    ln_km = np.empty((len(sample_indices), len(model.parameters)))
+    for batch in np.unique(sample_indices // batch_size):
+        indices, batch_positions, batch_ln_km = oracle_batch(
+            model, batch, batch_size, n_total, seed
+        )
+        chosen = np.flatnonzero(sample_indices // batch_size == batch)
+        offset = sample_indices[chosen] - indices[0]
+        positions[chosen] = batch_positions[offset]
+        ln_km[chosen] = batch_ln_km[offset]
+    return positions, ln_km
+
+
+def oracle_sampling(
+    model: KineticModel,
+    n_parameter_sets: int,
+    batch_size: int,
+    seed: int,
+    device: str | torch.device = "cpu",
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """ORACLE baseline: uniform saturations -> Km -> lambda_max, kept when valid.
+
+    Returns one row per parameter set (sample, steady_state, lambda_max, valid) and a
+    summary (n, n_valid, incidence, wall seconds, seconds per valid model, ...).
+    With ``bounds`` it also reports the fraction of draws with some Km outside them.
+    """
+    evaluator = BatchedJacobian(model, device=device)
+    n_batches = math.ceil(n_parameter_sets / batch_size)
+    frames = []
+    outside = 0
+    start = time.perf_counter()
+    for batch in range(n_batches):
+        indices, positions, ln_km = oracle_batch(model, batch, batch_size, n_parameter_sets, seed)
+        lambda_max = evaluator.lambda_max(ln_km, positions).cpu().numpy()
+        threshold = model.threshold[positions]
+        if bounds is not None:
+            outside += int(np.sum(np.any((ln_km < bounds[0]) | (ln_km > bounds[1]), axis=1)))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "sample": indices,
+                    "steady_state": [model.sample_ids[p] for p in positions],
+                    "lambda_max": lambda_max,
+                    "valid": lambda_max < threshold,
+                }
+            )
+        )
+        logger.info(
+            "%s: ORACLE batch %d/%d, %d valid so far",
+            model.environment,
+            batch + 1,
+            n_batches,
+            sum(int(f["valid"].sum()) for f in frames),
+        )
+    wall = time.perf_counter() - start
+    frame = pd.concat(frames, ignore_index=True)
+    n_valid = int(frame["valid"].sum())
+    settings = model.settings
+    summary: dict[str, Any] = {
+        "environment": model.environment,
+        "n": int(len(frame)),
+        "n_valid": n_valid,
+        "incidence": n_valid / len(frame),
+        "wall_seconds": wall,
+        "seconds_per_valid_model": wall / n_valid if n_valid else None,
+        "models_per_second": len(frame) / wall,
+        "n_steady_states": model.n_steady_states,
+        "threshold": (
+            {"fixed_per_h": settings.threshold_fixed_per_h}
+            if settings.threshold_fixed_per_h is not None
+            else {"factor": settings.threshold_factor}
+        ),
+        "threshold_median_per_h": float(np.median(model.threshold)),
+        "finite_fraction": float(np.isfinite(frame["lambda_max"]).mean()),
+        "device": str(evaluator.device),
+        "sizes": model.sizes(),
+        "seed": seed,
+        "batch_size": batch_size,
+    }
+    if bounds is not None:
+        summary["fraction_outside_km_bounds"] = outside / len(frame)
+    logger.info(
+        "%s: ORACLE incidence %.4f (%d/%d), %.1f s",
+        model.environment,
+        summary["incidence"],
+        n_valid,
+        len(frame),
+        wall,
+    )
+    return frame, summary
+
+
+def oracle_baseline(
+    cobra_model: cobra.Model,
+    samples: pd.DataFrame,
+    config: KineticsSettings | Mapping[str, Any],
+    environment: str,
+    seed: int,
+    parameters: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """ORACLE baseline of one environment (``oracle.csv`` rows and the summary json).
+
+    ``kinetics.oracle.n_parameter_sets`` draws (default 10,000) in batches of
+    ``kinetics.oracle.batch_size``; sample i uses steady state i mod S.
+    """
+    settings = as_settings(config)
+    model = build_kinetic_model(cobra_model, samples, settings, environment)
+    return oracle_sampling(
+        model,
+        settings.oracle_parameter_sets,
+        settings.oracle_batch_size,
+        seed=seed,
+        device=resolve_device(settings.device),
+        bounds=_bounds_in_model(model, parameters),
+    )

@@ -1,0 +1,576 @@
+"""Kinetic model of one environment: rate laws, states, moieties and steady-state data.
+
+All steady states of one environment share one directionality profile, so the structure
+(which reactions are active, in which direction, which rate law each gets) is built once and
+the steady states differ only in values (concentrations, fluxes, Gibbs energies).
+
+Conventions (DESIGN.md 2.4):
+
+- concentrations in mol/L, time in hours; fluxes are converted from mmol/gDW/h with the cell
+  density, so rates are mol/L/h and Jacobian eigenvalues 1/h;
+- states are the intracellular metabolites of the model's reactions, except H+ and H2O;
+  metabolites of boundary compartments (extracellular) are constant concentrations; H+ and
+  H2O are constant and enter no rate law (their activity is part of the transformed dG'0);
+- every active non-exchange reaction gets a rate law written in its flux direction:
+  ``v = direction * Vmax * prod_s u_s^n_s * (1 - Gamma) / D`` with ``u = x / Km``;
+  reversible laws (reactions with a dG column) use convenience kinetics,
+  ``D = prod_s P_s + prod_p P_p - 1`` with ``P = sum_{k=0..n} u^k`` (reversible
+  Michaelis-Menten for 1:1 reactions) and ``Gamma = exp(direction * dG / RT)`` at the reference
+  state; irreversible laws (the biomass reaction, reactions without thermodynamic data) use
+  ``Gamma = 0`` and ``D = prod_s P_s`` (irreversible Michaelis-Menten);
+- small molecules enter Gamma but never saturate a reversible law. In an irreversible law there
+  is no Gamma, so a small molecule (other than H+ and H2O) saturates there like any substrate:
+  otherwise the rate would ignore it and a depleted small molecule would go on being consumed;
+- the biomass reaction saturates once per substrate (its coefficients are not cooperativity);
+  so does a reactant with a fractional coefficient (e.g. 0.5 O2).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import cobra
+import numpy as np
+import pandas as pd
+import scipy.linalg
+
+from kinetigen.kinetics.settings import KineticsSettings, as_settings
+from kinetigen.kinetics.validity import validity_threshold
+from kinetigen.network import base_id, is_water_or_proton
+
+logger = logging.getLogger(__name__)
+
+REVERSIBLE_MM = "reversible_mm"
+CONVENIENCE = "convenience"
+IRREVERSIBLE_MM = "irreversible_mm"
+
+FLUX_PREFIX = "flux:"
+LNC_PREFIX = "lnc:"
+DG_PREFIX = "dg:"
+DG0_PREFIX = "dg0:"
+
+
+class KineticModelError(ValueError):
+    """The steady states or the network do not allow a kinetic model."""
+
+
+@dataclass(frozen=True)
+class RateLaw:
+    """Rate law of one reaction, written in its flux direction.
+
+    ``substrates`` and ``products`` are the saturating reactants (metabolite id, exponent);
+    ``thermodynamic`` lists (metabolite id, model stoichiometric coefficient) of every reactant
+    in the displacement Gamma (empty for irreversible laws).
+    """
+
+    reaction: str
+    kind: str
+    direction: int
+    substrates: tuple[tuple[str, int], ...]
+    products: tuple[tuple[str, int], ...]
+    thermodynamic: tuple[tuple[str, float], ...]
+
+    @property
+    def reversible(self) -> bool:
+        return self.kind != IRREVERSIBLE_MM
+
+
+@dataclass(frozen=True)
+class KmParameter:
+    """One Michaelis constant ``km_<reaction>_<metabolite>``; role as the model writes the
+    reaction (a reactant is a substrate)."""
+
+    name: str
+    reaction: str
+    metabolite: str
+    role: str
+
+
+@dataclass(frozen=True, eq=False)
+class Layout:
+    """Index arrays that the numerical code uses (one Km parameter = one saturation slot).
+
+    Parameters p: ``param_reaction``, ``param_metabolite`` (index into
+    ``KineticModel.metabolites``), ``param_exponent``, ``param_substrate`` (flux direction),
+    ``param_entry`` (elasticity entry, -1 for a constant metabolite).
+    Thermodynamic terms t: ``thermo_reaction``, ``thermo_metabolite``, ``thermo_coefficient``
+    (flux-oriented), ``thermo_entry``. Elasticity entries k (the nonzero pattern of
+    d ln v / d ln x over states): ``entry_reaction``, ``entry_state``.
+    """
+
+    param_reaction: np.ndarray
+    param_metabolite: np.ndarray
+    param_exponent: np.ndarray
+    param_substrate: np.ndarray
+    param_entry: np.ndarray
+    thermo_reaction: np.ndarray
+    thermo_metabolite: np.ndarray
+    thermo_coefficient: np.ndarray
+    thermo_entry: np.ndarray
+    entry_reaction: np.ndarray
+    entry_state: np.ndarray
+    reversible: np.ndarray
+    direction: np.ndarray
+
+
+@dataclass(eq=False)
+class KineticModel:
+    """Kinetic model structure of one environment plus its steady states.
+
+    ``metabolites`` = ``states`` followed by ``boundary`` (constant concentrations);
+    ``fixed`` are H+ and H2O (constant, in no rate law). Steady-state arrays have one row per
+    sample: ``ln_concentration`` [S, metabolites] (ln mol/L), ``flux`` [S, reactions]
+    (mol/L/h, signed, model orientation), ``dg`` and ``ln_keq`` [S, reactions] (kJ/mol and
+    ln Keq in model orientation; NaN for irreversible laws), ``growth_rate`` and ``threshold``
+    [S] (1/h). Moieties: ``x[dependent] = totals + link @ x[independent]``.
+    """
+
+    environment: str
+    settings: KineticsSettings
+    rate_laws: list[RateLaw]
+    states: list[str]
+    boundary: list[str]
+    fixed: list[str]
+    stoichiometry: np.ndarray
+    reaction_metabolites: list[dict[str, float]]
+    compartments: dict[str, str]
+    names: dict[str, str]
+    parameters: list[KmParameter]
+    layout: Layout
+    independent: np.ndarray
+    dependent: np.ndarray
+    link: np.ndarray
+    sample_ids: list[Any]
+    ln_concentration: np.ndarray
+    flux: np.ndarray
+    dg: np.ndarray
+    ln_keq: np.ndarray
+    growth_rate: np.ndarray
+    threshold: np.ndarray
+
+    @property
+    def reactions(self) -> list[str]:
+        return [law.reaction for law in self.rate_laws]
+
+    @property
+    def metabolites(self) -> list[str]:
+        return self.states + self.boundary
+
+    @property
+    def parameter_names(self) -> list[str]:
+        return [p.name for p in self.parameters]
+
+    @property
+    def n_steady_states(self) -> int:
+        return len(self.sample_ids)
+
+    @property
+    def n_reduced(self) -> int:
+        return len(self.independent)
+
+    def sizes(self) -> dict[str, int]:
+        """Numbers of states, independent states, moieties, reactions, Km and steady states."""
+        return {
+            "states": len(self.states),
+            "independent_states": len(self.independent),
+            "moieties": len(self.dependent),
+            "boundary_metabolites": len(self.boundary),
+            "reactions": len(self.rate_laws),
+            "reversible_reactions": int(self.layout.reversible.sum()),
+            "km_parameters": len(self.parameters),
+            "steady_states": self.n_steady_states,
+        }
+
+    def concentrations(self, steady_state: int) -> np.ndarray:
+        """Concentrations (mol/L) of ``metabolites`` in steady state ``steady_state``
+        (position, not sample id)."""
+        return np.exp(self.ln_concentration[steady_state])
+
+    def ln_km_from_saturation(self, saturation: np.ndarray, steady_state: np.ndarray) -> np.ndarray:
+        """ln Km from saturations sigma = x/(x+Km) in (0, 1): Km = x (1 - sigma) / sigma.
+
+        ``saturation`` [B, P], ``steady_state`` [B] positions; returns ln(Km / (mol/L)).
+        """
+        saturation = np.asarray(saturation, dtype=float)
+        ln_x = self.ln_concentration[np.asarray(steady_state)][:, self.layout.param_metabolite]
+        return ln_x + np.log1p(-saturation) - np.log(saturation)
+
+    def saturation_from_ln_km(self, ln_km: np.ndarray, steady_state: np.ndarray) -> np.ndarray:
+        """Saturations sigma = x/(x+Km) of ``ln_km`` [B, P] at steady states [B]."""
+        ln_x = self.ln_concentration[np.asarray(steady_state)][:, self.layout.param_metabolite]
+        return 1.0 / (1.0 + np.exp(np.asarray(ln_km, dtype=float) - ln_x))
+
+    def position(self, sample_id: Any) -> int:
+        """Position of a sample id (the steady-state DataFrame index label)."""
+        try:
+            return self.sample_ids.index(sample_id)
+        except ValueError as error:
+            raise KeyError(
+                f"environment {self.environment!r}: no steady state with id {sample_id!r}"
+            ) from error
+
+
+def _exponent(coefficient: float) -> int:
+    """Saturation exponent: the coefficient when it is a whole number, else 1.
+
+    Convenience kinetics needs whole exponents; Gamma keeps the exact coefficient, so the
+    law stays Haldane-consistent either way.
+    """
+    magnitude = abs(coefficient)
+    whole = round(magnitude)
+    return int(whole) if whole >= 1 and abs(magnitude - whole) < 1e-9 else 1
+
+
+def _rate_law(
+    reaction: cobra.Reaction,
+    direction: int,
+    reversible: bool,
+    biomass: bool,
+    settings: KineticsSettings,
+) -> RateLaw:
+    small = set(settings.small_molecules)
+    substrates: list[tuple[str, int]] = []
+    products: list[tuple[str, int]] = []
+    thermodynamic: list[tuple[str, float]] = []
+    for metabolite, coefficient in reaction.metabolites.items():
+        if is_water_or_proton(metabolite):
+            continue
+        if reversible:
+            thermodynamic.append((metabolite.id, float(coefficient)))
+            if base_id(metabolite.id) in small:
+                continue
+        consumed = direction * coefficient < 0
+        if not reversible and not consumed:
+            continue  # irreversible laws ignore their products
+        exponent = 1 if biomass else _exponent(coefficient)
+        (substrates if consumed else products).append((metabolite.id, exponent))
+    if not reversible:
+        kind = IRREVERSIBLE_MM
+    elif (
+        len(substrates) == 1
+        and len(products) == 1
+        and substrates[0][1] == 1
+        and products[0][1] == 1
+    ):
+        kind = REVERSIBLE_MM
+    else:
+        kind = CONVENIENCE
+    return RateLaw(
+        reaction=reaction.id,
+        kind=kind,
+        direction=int(direction),
+        substrates=tuple(substrates),
+        products=tuple(products),
+        thermodynamic=tuple(thermodynamic),
+    )
+
+
+def conservation_analysis(
+    stoichiometry: np.ndarray, rtol: float = 1e-10
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split metabolites (rows) into independent and dependent ones.
+
+    Column-pivoted QR of N^T picks a maximal set of linearly independent rows N_I; the others
+    obey N_D = L0 N_I, so ``x_D - L0 x_I`` is conserved. Returns (independent rows,
+    dependent rows, L0), both index arrays sorted.
+    """
+    n_rows = stoichiometry.shape[0]
+    if n_rows == 0:
+        return np.zeros(0, int), np.zeros(0, int), np.zeros((0, 0))
+    _, r_factor, pivots = scipy.linalg.qr(stoichiometry.T, pivoting=True, mode="economic")
+    diagonal = np.abs(np.diag(r_factor))
+    rank = int(np.sum(diagonal > rtol * max(diagonal.max(initial=0.0), 1.0)))
+    independent = np.sort(pivots[:rank])
+    dependent = np.sort(pivots[rank:])
+    if len(dependent) == 0:
+        return independent, dependent, np.zeros((0, rank))
+    n_independent = stoichiometry[independent]
+    link_t, *_ = np.linalg.lstsq(n_independent.T, stoichiometry[dependent].T, rcond=None)
+    link = link_t.T
+    link[np.abs(link) < 1e-12] = 0.0
+    residual = np.abs(link @ n_independent - stoichiometry[dependent]).max()
+    if residual > 1e-8 * max(1.0, np.abs(stoichiometry).max()):
+        raise KineticModelError(f"conservation analysis failed (residual {residual:.3g})")
+    return independent, dependent, link
+
+
+def _column(samples: pd.DataFrame, column: str) -> np.ndarray:
+    return pd.to_numeric(samples[column], errors="coerce").to_numpy(float)
+
+
+def build_kinetic_model(
+    cobra_model: cobra.Model,
+    samples: pd.DataFrame,
+    config: KineticsSettings | Mapping[str, Any],
+    environment: str = "environment",
+) -> KineticModel:
+    """Build the kinetic model of one environment from its steady-state samples.
+
+    Parameters
+    ----------
+    cobra_model
+        The network (bounds are not used; only stoichiometry, compartments, boundary).
+    samples
+        One row per steady state: ``flux:<reaction>`` (mmol/gDW/h, every reaction),
+        ``lnc:<metabolite>`` (ln mol/L), ``dg:<reaction>`` (kJ/mol, constrained reactions).
+        The index labels identify the samples.
+    config
+        Workflow config mapping (``physiology``, ``biomass_reaction``, ``kinetics``) or
+        ready :class:`KineticsSettings`.
+    environment
+        Name used in messages and outputs.
+    """
+    settings = as_settings(config)
+    if len(samples) == 0:
+        raise KineticModelError(f"environment {environment!r}: no steady states given")
+    if settings.biomass_reaction not in cobra_model.reactions:
+        raise KineticModelError(
+            f"config key 'biomass_reaction': {settings.biomass_reaction!r} is not a reaction "
+            "of the model"
+        )
+    boundary_reactions = {reaction.id for reaction in cobra_model.boundary}
+    missing = [r.id for r in cobra_model.reactions if FLUX_PREFIX + r.id not in samples]
+    if missing:
+        raise KineticModelError(
+            f"environment {environment!r}: steady states lack flux columns for {missing[:5]}"
+            + (" ..." if len(missing) > 5 else "")
+        )
+
+    laws: list[RateLaw] = []
+    active_fluxes: list[np.ndarray] = []
+    dg_columns: list[np.ndarray] = []
+    skipped: list[str] = []
+    irreversible_no_data: list[str] = []
+    for reaction in cobra_model.reactions:
+        if reaction.id in boundary_reactions:
+            continue
+        flux = _column(samples, FLUX_PREFIX + reaction.id)
+        if not np.all(np.isfinite(flux)):
+            raise KineticModelError(
+                f"environment {environment!r}: non-finite flux of reaction {reaction.id!r}"
+            )
+        signs = np.where(np.abs(flux) > settings.active_flux_tol, np.sign(flux), 0.0)
+        if np.any(signs != signs[0]):
+            raise KineticModelError(
+                f"environment {environment!r}: steady states disagree on the direction of "
+                f"reaction {reaction.id!r} (one directionality profile per environment)"
+            )
+        direction = int(signs[0])
+        if direction == 0:
+            continue
+        if not any(
+            not is_water_or_proton(m) and m.compartment not in settings.boundary_compartments
+            for m in reaction.metabolites
+        ):
+            skipped.append(reaction.id)  # changes no state (e.g. water transport)
+            continue
+        biomass = reaction.id == settings.biomass_reaction
+        dg = (
+            _column(samples, DG_PREFIX + reaction.id)
+            if DG_PREFIX + reaction.id in samples and not biomass
+            else np.full(len(samples), np.nan)
+        )
+        if np.all(np.isnan(dg)):
+            reversible = False
+            if not biomass:
+                irreversible_no_data.append(reaction.id)
+        elif np.any(~np.isfinite(dg)):
+            raise KineticModelError(
+                f"environment {environment!r}: dG of reaction {reaction.id!r} is missing or "
+                "non-finite in some steady states"
+            )
+        else:
+            reversible = True
+            wrong = np.flatnonzero(direction * dg >= 0)
+            if len(wrong):
+                sample = samples.index[wrong[0]]
+                raise KineticModelError(
+                    f"environment {environment!r}, steady state {sample!r}: reaction "
+                    f"{reaction.id!r} carries flux {direction:+d} but dG = {dg[wrong[0]]:.4g} "
+                    "kJ/mol (second law violated)"
+                )
+        laws.append(_rate_law(reaction, direction, reversible, biomass, settings))
+        active_fluxes.append(flux)
+        dg_columns.append(dg)
+    if not laws:
+        raise KineticModelError(f"environment {environment!r}: no active reactions")
+    if skipped:
+        logger.info("%s: active reactions that change no state, left out: %s", environment, skipped)
+    if irreversible_no_data:
+        logger.info(
+            "%s: active reactions without dG data, irreversible in their flux direction: %s",
+            environment,
+            irreversible_no_data,
+        )
+
+    # Metabolites of the kept reactions, in model order.
+    used = {m.id for law in laws for m in cobra_model.reactions.get_by_id(law.reaction).metabolites}
+    states, boundary, fixed = [], [], []
+    for metabolite in cobra_model.metabolites:
+        if metabolite.id not in used:
+            continue
+        if is_water_or_proton(metabolite):
+            fixed.append(metabolite.id)
+        elif metabolite.compartment in settings.boundary_compartments:
+            boundary.append(metabolite.id)
+        else:
+            states.append(metabolite.id)
+    metabolites = states + boundary
+    missing = [m for m in metabolites if LNC_PREFIX + m not in samples]
+    if missing:
+        raise KineticModelError(
+            f"environment {environment!r}: steady states lack ln-concentration columns for "
+            f"{missing[:5]}" + (" ..." if len(missing) > 5 else "")
+        )
+    ln_concentration = np.column_stack([_column(samples, LNC_PREFIX + m) for m in metabolites])
+    bad = np.flatnonzero(~np.isfinite(ln_concentration).all(axis=0))
+    if len(bad):
+        raise KineticModelError(
+            f"environment {environment!r}: non-finite ln concentration of {metabolites[bad[0]]!r}"
+        )
+
+    index = {m: i for i, m in enumerate(metabolites)}
+    state_index = {m: i for i, m in enumerate(states)}
+    reaction_objects = [cobra_model.reactions.get_by_id(law.reaction) for law in laws]
+    stoichiometry = np.zeros((len(states), len(laws)))
+    for j, reaction in enumerate(reaction_objects):
+        for metabolite, coefficient in reaction.metabolites.items():
+            if metabolite.id in state_index:
+                stoichiometry[state_index[metabolite.id], j] = coefficient
+
+    parameters, layout = _layout(laws, reaction_objects, index, state_index)
+
+    flux = np.column_stack(active_fluxes) * settings.flux_to_molar_rate
+    dg = np.column_stack(dg_columns)
+    ln_keq = np.full_like(dg, np.nan)
+    for j, law in enumerate(laws):
+        if law.reversible:
+            ln_q = sum(c * ln_concentration[:, index[m]] for m, c in law.thermodynamic)
+            ln_keq[:, j] = ln_q - dg[:, j] / settings.rt
+
+    biomass_flux = _column(samples, FLUX_PREFIX + settings.biomass_reaction)
+    growth_rate = np.where(np.abs(biomass_flux) > settings.active_flux_tol, biomass_flux, 0.0)
+    if np.any(growth_rate <= 0):
+        logger.warning(
+            "%s: biomass reaction %s carries no positive flux in some steady states; their "
+            "threshold uses growth rate 0",
+            environment,
+            settings.biomass_reaction,
+        )
+        growth_rate = np.maximum(growth_rate, 0.0)
+
+    independent, dependent, link = conservation_analysis(stoichiometry)
+    model = KineticModel(
+        environment=environment,
+        settings=settings,
+        rate_laws=laws,
+        states=states,
+        boundary=boundary,
+        fixed=fixed,
+        stoichiometry=stoichiometry,
+        reaction_metabolites=[
+            {m.id: float(c) for m, c in r.metabolites.items()} for r in reaction_objects
+        ],
+        compartments={m.id: m.compartment for m in cobra_model.metabolites if m.id in used},
+        names={m.id: m.name or m.id for m in cobra_model.metabolites if m.id in used},
+        parameters=parameters,
+        layout=layout,
+        independent=independent,
+        dependent=dependent,
+        link=link,
+        sample_ids=list(samples.index),
+        ln_concentration=ln_concentration,
+        flux=flux,
+        dg=dg,
+        ln_keq=ln_keq,
+        growth_rate=growth_rate,
+        threshold=validity_threshold(growth_rate, settings),
+    )
+    _check_steady_state(model)
+    _check_structure(model)
+    logger.info("%s: kinetic model %s", environment, model.sizes())
+    return model
+
+
+def _layout(
+    laws: Sequence[RateLaw],
+    reactions: Sequence[cobra.Reaction],
+    index: Mapping[str, int],
+    state_index: Mapping[str, int],
+) -> tuple[list[KmParameter], Layout]:
+    parameters: list[KmParameter] = []
+    param_rows: list[tuple[int, int, int, bool]] = []
+    thermo_rows: list[tuple[int, int, float]] = []
+    entries: dict[tuple[int, int], int] = {}
+
+    def entry(j: int, metabolite: str) -> int:
+        if metabolite not in state_index:
+            return -1
+        return entries.setdefault((j, state_index[metabolite]), len(entries))
+
+    param_entry: list[int] = []
+    thermo_entry: list[int] = []
+    for j, (law, reaction) in enumerate(zip(laws, reactions, strict=True)):
+        coefficients = {m.id: c for m, c in reaction.metabolites.items()}
+        for metabolite, exponent, substrate in [(m, n, True) for m, n in law.substrates] + [
+            (m, n, False) for m, n in law.products
+        ]:
+            role = "substrate" if coefficients[metabolite] < 0 else "product"
+            parameters.append(
+                KmParameter(f"km_{law.reaction}_{metabolite}", law.reaction, metabolite, role)
+            )
+            param_rows.append((j, index[metabolite], exponent, substrate))
+            param_entry.append(entry(j, metabolite))
+        for metabolite, coefficient in law.thermodynamic:
+            thermo_rows.append((j, index[metabolite], law.direction * coefficient))
+            thermo_entry.append(entry(j, metabolite))
+    keys = list(entries)  # insertion order == entry number
+    params = np.array(param_rows, dtype=float).reshape(-1, 4)
+    thermo = np.array(thermo_rows, dtype=float).reshape(-1, 3)
+    layout = Layout(
+        param_reaction=params[:, 0].astype(int),
+        param_metabolite=params[:, 1].astype(int),
+        param_exponent=params[:, 2].astype(int),
+        param_substrate=params[:, 3].astype(bool),
+        param_entry=np.array(param_entry, dtype=int),
+        thermo_reaction=thermo[:, 0].astype(int),
+        thermo_metabolite=thermo[:, 1].astype(int),
+        thermo_coefficient=thermo[:, 2],
+        thermo_entry=np.array(thermo_entry, dtype=int),
+        entry_reaction=np.array([k[0] for k in keys], dtype=int),
+        entry_state=np.array([k[1] for k in keys], dtype=int),
+        reversible=np.array([law.reversible for law in laws], dtype=bool),
+        direction=np.array([law.direction for law in laws], dtype=int),
+    )
+    return parameters, layout
+
+
+def _check_steady_state(model: KineticModel) -> None:
+    # The samples come from an LP/sampler: N v = 0 only to solver tolerance.
+    balance = model.flux @ model.stoichiometry.T
+    scale = np.abs(model.flux) @ np.abs(model.stoichiometry).T
+    relative = np.abs(balance) / np.maximum(scale, 1e-300)
+    worst = np.unravel_index(np.argmax(relative), relative.shape)
+    if relative[worst] > 1e-6:
+        logger.warning(
+            "%s: steady state %r is not balanced for %s (relative imbalance %.3g)",
+            model.environment,
+            model.sample_ids[worst[0]],
+            model.states[worst[1]],
+            relative[worst],
+        )
+
+
+def _check_structure(model: KineticModel) -> None:
+    """Warn about states that no rate law depends on: they give a zero eigenvalue."""
+    sensed = set(model.layout.entry_state.tolist())
+    blind = [m for i, m in enumerate(model.states) if i not in sensed]
+    if blind:
+        logger.warning(
+            "%s: no rate law depends on %s; the Jacobian has a structural zero eigenvalue",
+            model.environment,
+            blind,
+        )
