@@ -3,6 +3,7 @@ only the model can check. Both run before any rule does."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import jsonschema
@@ -33,6 +34,17 @@ def validate_schema(config: dict, schema: str | Path = SCHEMA) -> dict:
         where = f"config key '{key}'" if key else "config"
         raise ConfigError(f"{where}: {error.message}") from None
     return config
+
+
+def with_defaults(partial: dict) -> dict:
+    """A copy of a partial config (some sections only) with every default filled in.
+
+    Library code reads its settings through this, so the schema is the one place that holds
+    defaults and ranges.
+    """
+    config = copy.deepcopy(dict(partial))
+    config.setdefault("environments", {"_": {}})
+    return validate_schema(config)
 
 
 def check_against_model(config: dict) -> None:

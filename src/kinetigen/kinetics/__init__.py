@@ -23,7 +23,6 @@ from kinetigen.kinetics.screening import (
 )
 from kinetigen.kinetics.settings import (
     GAS_CONSTANT_KJ,
-    KINETICS_DEFAULTS,
     KineticsConfigError,
     KineticsSettings,
 )
@@ -44,7 +43,6 @@ __all__ = [
     "CONVENIENCE",
     "GAS_CONSTANT_KJ",
     "IRREVERSIBLE_MM",
-    "KINETICS_DEFAULTS",
     "REVERSIBLE_MM",
     "BatchedJacobian",
     "KineticModel",

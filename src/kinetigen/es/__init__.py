@@ -1,0 +1,66 @@
+"""kinetigen.es: the generator-training problem, evolution strategies and the training loop.
+
+The problem (what is evaluated: :class:`GeneratorProblem`) is kept apart from the search
+algorithms (how the search moves: :class:`TrustRegionNES`, :class:`RenaissanceES`,
+:class:`SepCMA`), which share the ``step(problem)`` / ``state_dict`` interface of
+:class:`EvolutionStrategy`.
+"""
+
+from kinetigen.es.base import EvolutionStrategy
+from kinetigen.es.problem import (
+    Batch,
+    Environment,
+    EvaluationResult,
+    GeneratorProblem,
+    balanced_indices,
+)
+from kinetigen.es.renaissance import RenaissanceES
+from kinetigen.es.sepcma import SepCMA
+from kinetigen.es.training import (
+    METHODS,
+    TrainingResult,
+    build_optimizer,
+    config_hash,
+    evaluate_generator,
+    load_checkpoint,
+    save_checkpoint,
+    summarise_stability,
+    train,
+)
+from kinetigen.es.trnes import TrustRegionNES, paired_difference
+from kinetigen.es.utilities import (
+    combined_utilities,
+    kl_mean_part,
+    kl_sigma_part,
+    limit_sigma_step,
+    project_mean_step,
+    rank_utilities,
+)
+
+__all__ = [
+    "METHODS",
+    "Batch",
+    "Environment",
+    "EvaluationResult",
+    "EvolutionStrategy",
+    "GeneratorProblem",
+    "RenaissanceES",
+    "SepCMA",
+    "TrainingResult",
+    "TrustRegionNES",
+    "balanced_indices",
+    "build_optimizer",
+    "combined_utilities",
+    "config_hash",
+    "evaluate_generator",
+    "kl_mean_part",
+    "kl_sigma_part",
+    "limit_sigma_step",
+    "load_checkpoint",
+    "paired_difference",
+    "project_mean_step",
+    "rank_utilities",
+    "save_checkpoint",
+    "summarise_stability",
+    "train",
+]

@@ -1,0 +1,344 @@
+"""What is evaluated: generator weights -> incidence of valid kinetic models per environment.
+
+The problem knows the generator architecture, the training environments (each with a batched
+``lambda_max`` evaluator, per-steady-state thresholds and condition vectors) and the reward.
+It does not know how the search moves; that is the optimisers' business (kinetigen.es).
+
+Reward of one generator for one environment: incidence (fraction of its generated models with
+lambda_max < threshold) plus ``tie_weight`` times a smooth score in [0, 1] (or [-1, 1] for the
+``margin`` form) that still ranks generators when the incidence ties, e.g. at 0 early on.
+
+Modes
+-----
+``conditional``
+    One conditional generator for all training environments; one objective per environment.
+``shared``
+    One unconditional generator; a Km set counts as valid only if it is valid in every training
+    environment at once (Km are properties of enzymes, not of media). One objective: the
+    fraction valid in all environments.
+``per-environment``
+    One unconditional generator for exactly one environment.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from kinetigen.generator.model import Generator, forward_population
+
+logger = logging.getLogger(__name__)
+
+MODES = ("conditional", "shared", "per-environment")
+TIE_BREAKERS = ("sigmoid", "margin")
+
+LambdaMaxEvaluator = Callable[[Tensor, Tensor], Tensor]
+"""``lambda_max(ln_km [N, P], steady_state_idx [N] long) -> [N]`` in 1/h; inf marks invalid."""
+
+
+@dataclass
+class Environment:
+    """One training or held-out environment as the generator sees it.
+
+    Attributes
+    ----------
+    name
+        Environment name (config key).
+    lambda_max
+        Batched evaluator, see :data:`LambdaMaxEvaluator`.
+    thresholds
+        [S] validity threshold per steady state (1/h): valid iff lambda_max < threshold.
+    conditions
+        [S, C] condition vectors of the steady states (None for unconditional use).
+    positions
+        [S] long: the evaluator's own index of each steady state used here (default
+        0..S-1). Lets an environment train on a subset, e.g. the steady states that the
+        attainability screen keeps, while the evaluator keeps its full numbering.
+    """
+
+    name: str
+    lambda_max: LambdaMaxEvaluator
+    thresholds: Tensor
+    conditions: Tensor | None = None
+    positions: Tensor | None = None
+
+    def __post_init__(self) -> None:
+        self.thresholds = torch.as_tensor(self.thresholds, dtype=torch.float64).flatten()
+        if self.thresholds.numel() == 0:
+            raise ValueError(f"environment {self.name!r}: no steady states (empty thresholds)")
+        if not bool(torch.all(torch.isfinite(self.thresholds))):
+            raise ValueError(f"environment {self.name!r}: thresholds must be finite")
+        if self.conditions is not None:
+            self.conditions = torch.as_tensor(self.conditions)
+            if self.conditions.ndim != 2 or self.conditions.shape[0] != self.n_steady_states:
+                raise ValueError(
+                    f"environment {self.name!r}: conditions must be [S={self.n_steady_states}, C],"
+                    f" got {tuple(self.conditions.shape)}"
+                )
+        if self.positions is None:
+            self.positions = torch.arange(self.n_steady_states)
+        self.positions = torch.as_tensor(self.positions, dtype=torch.long).flatten()
+        if self.positions.numel() != self.n_steady_states:
+            raise ValueError(
+                f"environment {self.name!r}: {self.positions.numel()} positions for "
+                f"{self.n_steady_states} steady states"
+            )
+
+    def evaluate_lambda_max(self, ln_km: Tensor, idx: Tensor) -> Tensor:
+        """lambda_max [N] (1/h) for ln Km [N, P] at local steady states ``idx`` [N]; any
+        non-finite value (NaN, +-inf) becomes +inf, i.e. invalid."""
+        values = self.lambda_max(ln_km, self.positions[idx])
+        # Evaluators may run on a GPU; scores are kept on the CPU next to the generator.
+        values = torch.as_tensor(values).to(device="cpu", dtype=torch.float64)
+        if values.shape != idx.shape:
+            raise ValueError(
+                f"environment {self.name!r}: evaluator returned shape {tuple(values.shape)} "
+                f"for {idx.numel()} models"
+            )
+        return torch.where(torch.isfinite(values), values, torch.inf)
+
+    @property
+    def n_steady_states(self) -> int:
+        return int(self.thresholds.numel())
+
+
+@dataclass
+class Batch:
+    """Common random numbers of one evaluation: one latent batch, one steady-state choice per
+    environment; every population member is scored on exactly these."""
+
+    z: Tensor  # [B, L]
+    steady_state_idx: list[Tensor]  # per environment, [B] long
+
+    @property
+    def n_models(self) -> int:
+        return int(self.z.shape[0])
+
+
+@dataclass
+class EvaluationResult:
+    """Scores of a population on one batch.
+
+    Attributes
+    ----------
+    incidence
+        [pop, E] fraction of models valid in each environment.
+    smooth
+        [pop, E] mean smooth score per environment (tie-breaker).
+    objective_incidence
+        [pop, K] the incidence that the mode optimises (K = E for conditional; K = 1 for shared,
+        the fraction valid in all environments; K = 1 for per-environment).
+    objective_smooth
+        [pop, K] its smooth tie-breaker.
+    model_scores
+        [pop, K, B] per-model score (valid + tie_weight * smooth) for paired comparisons.
+    lambda_max
+        [pop, E, B] the evaluated lambda_max (1/h; inf where invalid/non-finite).
+    n_model_evaluations
+        Jacobian evaluations spent (members x models x environments).
+    """
+
+    incidence: Tensor
+    smooth: Tensor
+    objective_incidence: Tensor
+    objective_smooth: Tensor
+    model_scores: Tensor
+    lambda_max: Tensor
+    n_model_evaluations: int
+    tie_weight: float = field(default=0.0)
+
+    @property
+    def fitness(self) -> Tensor:
+        """[pop, K] incidence + tie_weight * smooth score, per objective."""
+        return self.objective_incidence + self.tie_weight * self.objective_smooth
+
+
+class GeneratorProblem:
+    """Scores generator weight vectors on a set of environments.
+
+    Parameters
+    ----------
+    generator
+        Architecture (its current weights are only the default starting point).
+    environments
+        Training environments; ``per-environment`` mode takes exactly one.
+    mode
+        ``"conditional"``, ``"shared"`` or ``"per-environment"`` (see module docstring).
+    models_per_member
+        Models generated per population member and environment per generation (B).
+    tie_weight
+        Weight of the smooth tie-breaker added to the incidence.
+    tie_breaker
+        ``"sigmoid"``: mean sigmoid((thr - lambda_max) / tie_scale);
+        ``"margin"``: mean clamp((thr - lambda_max) / tie_scale, -1, 1).
+    tie_scale
+        Scale of lambda_max (1/h) in the tie-breaker.
+    max_models_per_call
+        Largest number of models handed to one evaluator call (memory bound); the population
+        is split into member chunks to respect it.
+    """
+
+    def __init__(
+        self,
+        generator: Generator,
+        environments: Sequence[Environment],
+        mode: str = "conditional",
+        models_per_member: int = 100,
+        tie_weight: float = 0.01,
+        tie_breaker: str = "sigmoid",
+        tie_scale: float = 1.0,
+        max_models_per_call: int = 200_000,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"config key training.mode must be one of {MODES}, got {mode!r}")
+        if tie_breaker not in TIE_BREAKERS:
+            raise ValueError(
+                f"config key training.tie_breaker must be one of {TIE_BREAKERS}, "
+                f"got {tie_breaker!r}"
+            )
+        if not environments:
+            raise ValueError("GeneratorProblem needs at least one environment")
+        names = [env.name for env in environments]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate environment names: {names}")
+        if models_per_member < 1:
+            raise ValueError(
+                f"config key training.models_per_member must be >= 1, got {models_per_member}"
+            )
+        if tie_scale <= 0:
+            raise ValueError(f"config key training.tie_scale must be > 0, got {tie_scale}")
+        if mode == "per-environment" and len(environments) != 1:
+            raise ValueError(
+                f"per-environment mode trains on exactly one environment, got {len(environments)}"
+            )
+        if mode == "conditional":
+            if generator.condition_dim == 0:
+                raise ValueError(
+                    "conditional mode needs a conditional generator (generator.condition_dim > 0)"
+                )
+            for env in environments:
+                if env.conditions is None:
+                    raise ValueError(f"environment {env.name!r}: conditional mode needs conditions")
+                if env.conditions.shape[1] != generator.condition_dim:
+                    raise ValueError(
+                        f"environment {env.name!r}: conditions have width "
+                        f"{env.conditions.shape[1]}, generator.condition_dim is "
+                        f"{generator.condition_dim}"
+                    )
+        elif generator.condition_dim != 0:
+            raise ValueError(
+                f"{mode} mode needs an unconditional generator (generator.condition_dim = 0)"
+            )
+        self.generator = generator
+        self.environments = list(environments)
+        self.mode = mode
+        self.models_per_member = int(models_per_member)
+        self.tie_weight = float(tie_weight)
+        self.tie_breaker = tie_breaker
+        self.tie_scale = float(tie_scale)
+        self.max_models_per_call = int(max_models_per_call)
+        self.dtype = generator.lower.dtype
+
+    @property
+    def n_weights(self) -> int:
+        return self.generator.n_weights
+
+    @property
+    def environment_names(self) -> list[str]:
+        return [env.name for env in self.environments]
+
+    @property
+    def objective_names(self) -> list[str]:
+        """Names of the K objective columns."""
+        if self.mode == "shared":
+            return ["all"]
+        return self.environment_names
+
+    def sample_batch(self, rng: torch.Generator, n_models: int | None = None) -> Batch:
+        """Fresh latent batch and steady-state choice (balanced: every steady state of an
+        environment is used equally often, up to one, in random order)."""
+        n_models = self.models_per_member if n_models is None else int(n_models)
+        z = torch.randn(n_models, self.generator.latent_dim, generator=rng, dtype=self.dtype)
+        indices = [
+            balanced_indices(env.n_steady_states, n_models, rng) for env in self.environments
+        ]
+        return Batch(z=z, steady_state_idx=indices)
+
+    def smooth_score(self, lambda_max: Tensor, thresholds: Tensor) -> Tensor:
+        """Tie-breaker per model; non-finite lambda_max scores as far invalid."""
+        margin = (thresholds - lambda_max) / self.tie_scale
+        if self.tie_breaker == "sigmoid":
+            return torch.sigmoid(margin)
+        return torch.clamp(margin, -1.0, 1.0)
+
+    @torch.no_grad()
+    def evaluate(self, weights: Tensor, batch: Batch) -> EvaluationResult:
+        """Score a population of flat weights [pop, D] (or one vector [D]) on ``batch``."""
+        if weights.ndim == 1:
+            weights = weights.unsqueeze(0)
+        weights = weights.to(self.dtype)
+        pop = weights.shape[0]
+        n_models = batch.n_models
+        n_envs = len(self.environments)
+        lambda_max = torch.empty(pop, n_envs, n_models, dtype=torch.float64)
+        chunk = max(1, self.max_models_per_call // n_models)
+        for start in range(0, pop, chunk):
+            members = weights[start : start + chunk]
+            lambda_max[start : start + chunk] = self._lambda_max_chunk(members, batch)
+
+        thresholds = torch.stack(
+            [
+                env.thresholds[idx]
+                for env, idx in zip(self.environments, batch.steady_state_idx, strict=True)
+            ]
+        )  # [E, B]
+        valid = lambda_max < thresholds  # inf and NaN compare False: invalid
+        smooth = self.smooth_score(lambda_max, thresholds)
+        valid_f = valid.to(torch.float64)
+        if self.mode == "shared":
+            objective_valid = valid.all(dim=1, keepdim=True).to(torch.float64)  # [pop, 1, B]
+            objective_smooth_per_model = smooth.min(dim=1, keepdim=True).values
+        else:
+            objective_valid = valid_f
+            objective_smooth_per_model = smooth
+        return EvaluationResult(
+            incidence=valid_f.mean(dim=2),
+            smooth=smooth.mean(dim=2),
+            objective_incidence=objective_valid.mean(dim=2),
+            objective_smooth=objective_smooth_per_model.mean(dim=2),
+            model_scores=objective_valid + self.tie_weight * objective_smooth_per_model,
+            lambda_max=lambda_max,
+            n_model_evaluations=pop * n_models * n_envs,
+            tie_weight=self.tie_weight,
+        )
+
+    def _lambda_max_chunk(self, members: Tensor, batch: Batch) -> Tensor:
+        pop, n_models = members.shape[0], batch.n_models
+        out = torch.empty(pop, len(self.environments), n_models, dtype=torch.float64)
+        shared_ln_km = None
+        if self.mode != "conditional":
+            shared_ln_km = forward_population(self.generator, members, batch.z)
+        for index, (env, idx) in enumerate(
+            zip(self.environments, batch.steady_state_idx, strict=True)
+        ):
+            if shared_ln_km is None:
+                conditions = env.conditions[idx].to(self.dtype)
+                ln_km = forward_population(self.generator, members, batch.z, conditions)
+            else:
+                ln_km = shared_ln_km
+            flat_km = ln_km.reshape(pop * n_models, -1)
+            values = env.evaluate_lambda_max(flat_km, idx.repeat(pop))
+            out[:, index] = values.reshape(pop, n_models)
+        return out
+
+
+def balanced_indices(n_steady_states: int, n_models: int, rng: torch.Generator) -> Tensor:
+    """``n_models`` steady-state indices covering all states as evenly as possible, shuffled."""
+    repeats = -(-n_models // n_steady_states)
+    pool = torch.cat([torch.randperm(n_steady_states, generator=rng) for _ in range(repeats)])
+    chosen = pool[:n_models]
+    return chosen[torch.randperm(n_models, generator=rng)]
