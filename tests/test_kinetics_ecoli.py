@@ -67,7 +67,10 @@ def test_structure(kinetic, _textbook, _default_config):
     for metabolite in kinetic.states:
         assert _textbook.metabolites.get_by_id(metabolite).compartment == "c"
         assert not is_water_or_proton(_textbook.metabolites.get_by_id(metabolite))
-    assert all(m.endswith("_e") for m in kinetic.boundary)
+    small = set(_default_config["physiology"]["small_molecules"])
+    # Boundary: extracellular metabolites and, held constant by default, the small molecules.
+    assert all(m.endswith("_e") or m.rsplit("_", 1)[0] in small for m in kinetic.boundary)
+    assert {"nh4_c", "o2_c", "pi_c"} <= set(kinetic.boundary)
     # Small molecules never saturate a reversible law.
     small = set(_default_config["physiology"]["small_molecules"])
     for parameter in kinetic.parameters:

@@ -43,6 +43,7 @@ class KineticsSettings:
     small_molecules: tuple[str, ...] = ("h", "h2o", "pi", "co2", "o2", "nh4")
     compartment_pH: Mapping[str, float] = field(default_factory=lambda: {"c": 7.5, "e": 7.0})
     boundary_compartments: tuple[str, ...] = ("e",)
+    constant_small_molecules: bool = True
     km_bounds_M: tuple[float, float] = (1.0e-8, 1.0)
     km_bounds_overrides_M: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     active_flux_tol: float = 1.0e-9
@@ -97,6 +98,7 @@ class KineticsSettings:
                 cid: float(spec["pH"]) for cid, spec in physiology["compartments"].items()
             },
             boundary_compartments=tuple(kinetics["boundary_compartments"]),
+            constant_small_molecules=bool(kinetics["constant_small_molecules"]),
             km_bounds_M=_bounds(kinetics["km_bounds_M"], "kinetics.km_bounds_M"),
             km_bounds_overrides_M={
                 str(name): _bounds(value, f"kinetics.km_bounds_overrides_M.{name}")

@@ -11,6 +11,10 @@ Conventions (DESIGN.md 2.4):
 - states are the intracellular metabolites of the model's reactions, except H+ and H2O;
   metabolites of boundary compartments (extracellular) are constant concentrations; H+ and
   H2O are constant and enter no rate law (their activity is part of the transformed dG'0);
+  by default (kinetics.constant_small_molecules) the small molecules are constant too, in
+  every compartment: they never saturate, so as states whose reactions are far from
+  equilibrium they would barely influence any rate and leave eigenvalues near zero that no Km
+  can move (on e_coli_core nh4_c and o2_c did exactly that);
 - every active non-exchange reaction gets a rate law written in its flux direction:
   ``v = direction * Vmax * prod_s u_s^n_s * (1 - Gamma) / D`` with ``u = x / Km``;
   reversible laws (reactions with a dG column) use convenience kinetics,
@@ -213,6 +217,16 @@ class KineticModel:
             ) from error
 
 
+def is_state_metabolite(metabolite: cobra.Metabolite, settings: KineticsSettings) -> bool:
+    """Dynamic in the kinetic model? H+ and H2O, boundary compartments and (by default) the
+    small molecules keep constant concentrations."""
+    if is_water_or_proton(metabolite) or metabolite.compartment in settings.boundary_compartments:
+        return False
+    return not (
+        settings.constant_small_molecules and base_id(metabolite.id) in settings.small_molecules
+    )
+
+
 def _exponent(coefficient: float) -> int:
     """Saturation exponent: the coefficient when it is a whole number, else 1.
 
@@ -362,8 +376,7 @@ def build_kinetic_model(
         if direction == 0:
             continue
         if not any(
-            not is_water_or_proton(m) and m.compartment not in settings.boundary_compartments
-            for m in reaction.metabolites
+            is_state_metabolite(m, settings) for m in reaction.metabolites
         ):
             skipped.append(reaction.id)  # changes no state (e.g. water transport)
             continue
@@ -414,7 +427,7 @@ def build_kinetic_model(
             continue
         if is_water_or_proton(metabolite):
             fixed.append(metabolite.id)
-        elif metabolite.compartment in settings.boundary_compartments:
+        elif not is_state_metabolite(metabolite, settings):
             boundary.append(metabolite.id)
         else:
             states.append(metabolite.id)

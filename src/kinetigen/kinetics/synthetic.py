@@ -91,6 +91,8 @@ TOY_CONFIG: dict[str, Any] = {
         "cell_density_gDW_per_L": 300.0,
         "small_molecules": ["h", "h2o", "pi", "co2", "o2", "nh4"],
     },
+    # pi_c stays a dynamic state here: the toy exercises a moiety through a small molecule.
+    "kinetics": {"constant_small_molecules": False},
 }
 TOY_CONCENTRATIONS_M = {
     "s_e": 1.0e-3,

@@ -1,0 +1,210 @@
+"""The real problem: generator weights -> valid kinetic models of the sampled steady states.
+
+This module joins the stages: it turns the steady states, the shared Km parameter space and
+the attainability screen into :class:`~kinetigen.es.problem.Environment` objects (batched
+lambda_max evaluators from kinetigen.kinetics), builds the generator and the optimiser from the
+config, trains, and evaluates. Steady states used per environment: those the attainability
+screen found attainable (all screened ones if none was screened).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import cobra
+import pandas as pd
+import torch
+
+from kinetigen.es.problem import Environment, GeneratorProblem
+from kinetigen.es.training import (
+    TrainingResult,
+    build_optimizer,
+    config_hash,
+    evaluate_generator,
+    train,
+)
+from kinetigen.generator import ConditionEncoder, Generator, flatten_parameters
+from kinetigen.kinetics import BatchedJacobian, ParameterSpace, build_kinetic_model
+from kinetigen.seeds import derive_seed
+
+log = logging.getLogger(__name__)
+
+
+class NoAttainableSteadyStates(ValueError):
+    """No training environment has a steady state where validity can be reached."""
+
+
+def attainable_positions(attainability: pd.DataFrame) -> list[int]:
+    """Positions of the steady states the attainability screen kept."""
+    return sorted(int(p) for p in attainability.loc[attainability["attainable"], "steady_state"])
+
+
+def kinetic_environments(
+    cobra_model: cobra.Model,
+    samples: Mapping[str, pd.DataFrame],
+    parameters: pd.DataFrame,
+    positions: Mapping[str, Sequence[int]],
+    config: Mapping[str, Any],
+    encoder: ConditionEncoder | None,
+) -> list[Environment]:
+    """One :class:`Environment` per name in ``positions`` (in that order)."""
+    space = ParameterSpace(parameters)
+    device = config["kinetics"]["device"]
+    environments = []
+    for name, kept in positions.items():
+        model = build_kinetic_model(cobra_model, samples[name], config, name)
+        jacobian = BatchedJacobian(model, device=device, shared_index=space.index_of(model))
+        environments.append(
+            Environment(
+                name=name,
+                lambda_max=jacobian.lambda_max,
+                thresholds=torch.as_tensor(model.threshold, dtype=torch.float64),
+                conditions=None if encoder is None else encoder.transform_tensor(samples[name]),
+                positions=torch.as_tensor(list(kept), dtype=torch.long),
+            )
+        )
+        log.info(
+            "%s: %s, %d steady states used, threshold median %.2f 1/h",
+            name,
+            model.sizes(),
+            len(kept),
+            float(pd.Series(model.threshold[list(kept)]).median()),
+        )
+    return environments
+
+
+@dataclass
+class TrainedGenerator:
+    generator: Generator
+    encoder: ConditionEncoder | None
+    result: TrainingResult
+    train_environments: list[str]
+    environments: list[Environment]  # training environments first, then held-out ones
+    metadata: dict[str, Any]
+
+
+def train_generator(
+    cobra_model: cobra.Model,
+    samples: Mapping[str, pd.DataFrame],
+    parameters: pd.DataFrame,
+    attainability: Mapping[str, pd.DataFrame],
+    config: Mapping[str, Any],
+    method: str,
+    seed: int,
+    mode: str,
+    train_names: Sequence[str],
+    heldout_names: Sequence[str] = (),
+    checkpoint_path: str | None = None,
+    max_model_evaluations: int | None = None,
+    monitor_models: int | None = None,
+) -> TrainedGenerator:
+    """Train one generator with ``method`` ("trnes", "renaissance", "sep-cma").
+
+    ``config`` holds the validated sections physiology, biomass_reaction, kinetics, generator
+    and training. ``mode``: "conditional", "shared" or "per-environment" (then ``train_names``
+    is one environment). Environments whose screen kept no steady state are left out of
+    training with a warning; if none is left, :class:`NoAttainableSteadyStates` is raised.
+    """
+    training = config["training"]
+    positions = {name: attainable_positions(attainability[name]) for name in train_names}
+    for name, kept in positions.items():
+        if not kept:
+            log.warning("%s: no attainable steady state; left out of training", name)
+    positions = {name: kept for name, kept in positions.items() if kept}
+    if not positions:
+        raise NoAttainableSteadyStates(
+            f"no attainable steady state in any training environment {list(train_names)}"
+        )
+    heldout = {}
+    for name in heldout_names:
+        kept = attainable_positions(attainability[name])
+        heldout[name] = kept or sorted(int(p) for p in attainability["steady_state"])
+
+    gen_config = config["generator"]
+    conditional = mode == "conditional" and gen_config["condition_dim"] > 0
+    encoder = None
+    if conditional:
+        encoder = ConditionEncoder(gen_config["condition_dim"], gen_config["condition_features"])
+        encoder.fit(pd.concat([samples[name].iloc[kept] for name, kept in positions.items()]))
+    environments = kinetic_environments(
+        cobra_model, samples, parameters, {**positions, **heldout}, config, encoder
+    )
+    space = ParameterSpace(parameters)
+    generator = Generator(
+        torch.as_tensor(space.lower),
+        torch.as_tensor(space.upper),
+        latent_dim=gen_config["latent_dim"],
+        condition_dim=gen_config["condition_dim"] if conditional else 0,
+        hidden=gen_config["hidden"],
+        conditioning=gen_config["conditioning"],
+        activation=gen_config["activation"],
+        seed=derive_seed(seed, "generator-init"),
+        output_init_scale=gen_config["output_init_scale"],
+    )
+    problem = GeneratorProblem(
+        generator,
+        environments[: len(positions)],
+        mode=mode,
+        models_per_member=training["models_per_member"],
+        tie_weight=training["tie_weight"],
+        tie_breaker=training["tie_breaker"],
+        tie_scale=training["tie_scale"],
+    )
+    optimizer = build_optimizer(
+        method, flatten_parameters(generator), derive_seed(seed, method), dict(training[method])
+    )
+    run_key = {
+        "method": method,
+        "seed": seed,
+        "mode": mode,
+        "train": positions,
+        "generator": gen_config,
+        "options": training[method],
+        "models_per_member": training["models_per_member"],
+    }
+    log.info(
+        "training %s (%s mode, seed %d): %d weights, environments %s",
+        method,
+        mode,
+        seed,
+        int(flatten_parameters(generator).numel()),
+        list(positions),
+    )
+    result = train(
+        problem,
+        optimizer,
+        max_generations=training["max_generations"],
+        max_model_evaluations=max_model_evaluations or training["max_model_evaluations"],
+        checkpoint_path=checkpoint_path,
+        checkpoint_every=training["checkpoint_every"],
+        config_hash_value=config_hash(run_key),
+        monitor_models=monitor_models,
+        monitor_seed=derive_seed(seed, "monitor"),
+    )
+    metadata = {
+        "method": method,
+        "seed": seed,
+        "mode": mode,
+        "train_environments": list(positions),
+        "heldout_environments": list(heldout),
+        "generations": result.generations,
+        "model_evaluations": result.model_evaluations,
+        "wall_seconds": result.wall_seconds,
+    }
+    return TrainedGenerator(generator, encoder, result, list(positions), environments, metadata)
+
+
+def evaluate_trained(trained: TrainedGenerator, n_models: int, seed: int) -> pd.DataFrame:
+    """Incidence on a fresh latent batch of ``n_models`` per environment (train and held-out)."""
+    heldout = [e.name for e in trained.environments if e.name not in trained.train_environments]
+    return evaluate_generator(
+        trained.generator,
+        trained.result.weights,
+        trained.environments,
+        heldout=heldout,
+        n_models=n_models,
+        seed=derive_seed(seed, "evaluation"),
+    )
