@@ -19,6 +19,8 @@ validate_config(config)
 include: "workflow/rules/common.smk"
 include: "workflow/rules/thermo.smk"
 include: "workflow/rules/sampling.smk"
+include: "workflow/rules/kinetics.smk"
+include: "workflow/rules/training.smk"
 
 
 rule all:
@@ -27,4 +29,18 @@ rule all:
         expand("results/envs/{env}/tfa_summary.json", env=ENVIRONMENTS),
         expand("results/envs/{env}/variability.csv", env=ENVIRONMENTS),
         expand("results/envs/{env}/steady_states.parquet", env=ENVIRONMENTS),
+        "results/kinetic/parameters.csv",
+        expand("results/envs/{env}/attainability.csv", env=ENVIRONMENTS),
+        expand("results/envs/{env}/oracle_summary.json", env=ENVIRONMENTS),
+        expand("results/envs/{env}/sbml", env=ENVIRONMENTS),
+        expand(
+            "results/training/{method}/seed{seed}/incidence.csv",
+            method=config["training"]["methods"],
+            seed=config["training"]["seeds"],
+        ),
+        expand(
+            "results/training/per-environment/{env}/seed{seed}/incidence.csv",
+            env=HELDOUT if config["training"]["per_environment"] else [],
+            seed=config["training"]["seeds"],
+        ),
     default_target: True

@@ -54,6 +54,10 @@ def test_defaults_are_filled_in():
             r"thermo.unconstrained_reactions.*NOPE",
         ),
         (
+            lambda c: c.setdefault("training", {}).update(heldout=["mars_aerobic"]),
+            r"training.heldout.*mars_aerobic",
+        ),
+        (
             lambda c: c["physiology"]["compartments"].pop("e"),
             r"physiology.compartments.*'e'",
         ),

@@ -75,6 +75,12 @@ def check_against_model(config: dict) -> None:
         raise ConfigError(
             f"config key 'thermo.unconstrained_reactions': unknown reactions {unknown}"
         )
+    heldout = set(config["training"]["heldout"])
+    unknown = sorted(heldout - set(config["environments"]))
+    if unknown:
+        raise ConfigError(f"config key 'training.heldout': unknown environments {unknown}")
+    if not set(config["environments"]) - heldout:
+        raise ConfigError("config key 'training.heldout': no environment left to train on")
     for name, environment in config["environments"].items():
         try:
             check_environment(model, name, environment)

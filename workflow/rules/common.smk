@@ -37,3 +37,47 @@ ENERGY_PHYSIOLOGY = dict(
 ENERGY_THERMO = {key: value for key, value in config["thermo"].items() if key != "z_score"}
 # What TFA and sampling read of the physiology (concentration bounds, temperature).
 TFA_PHYSIOLOGY = {key: config["physiology"][key] for key in ("temperature_K", "compartments")}
+
+
+def steady_states(wildcards):
+    return f"results/envs/{wildcards.env}/steady_states.parquet"
+
+
+def kinetics_config(*stages):
+    """What the kinetic stage reads: physiology, biomass id and the kinetics section without
+    the sub-sections of other rules (so editing the ORACLE sample count does not rerun the
+    attainability screen)."""
+    per_rule = {"attainability", "oracle", "sbml"}
+    kinetics = {
+        key: value
+        for key, value in config["kinetics"].items()
+        if key not in per_rule or key in stages
+    }
+    return dict(
+        physiology=config["physiology"],
+        biomass_reaction=config["biomass_reaction"],
+        kinetics=kinetics,
+    )
+
+
+METHODS = ["trnes", "renaissance", "sep-cma"]
+TRAIN_ENVIRONMENTS = [e for e in ENVIRONMENTS if e not in config["training"]["heldout"]]
+HELDOUT = [e for e in config["training"]["heldout"] if e in ENVIRONMENTS]
+
+
+def training_config():
+    """What training reads: the kinetic model settings, the generator and training options
+    (without the keys that only choose which runs the default target asks for)."""
+    not_read = {"methods", "seeds", "benchmark", "final_models", "per_environment"}
+    return dict(
+        kinetics_config(),
+        generator=config["generator"],
+        training={k: v for k, v in config["training"].items() if k not in not_read},
+    )
+
+
+TRAINING_INPUT = dict(
+    samples=expand("results/envs/{env}/steady_states.parquet", env=ENVIRONMENTS),
+    parameters="results/kinetic/parameters.csv",
+    attainability=expand("results/envs/{env}/attainability.csv", env=ENVIRONMENTS),
+)

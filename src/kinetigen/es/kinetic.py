@@ -26,7 +26,12 @@ from kinetigen.es.training import (
     evaluate_generator,
     train,
 )
-from kinetigen.generator import ConditionEncoder, Generator, flatten_parameters
+from kinetigen.generator import (
+    ConditionEncoder,
+    Generator,
+    flatten_parameters,
+    load_generator,
+)
 from kinetigen.kinetics import BatchedJacobian, ParameterSpace, build_kinetic_model
 from kinetigen.seeds import derive_seed
 
@@ -57,13 +62,16 @@ def kinetic_environments(
     for name, kept in positions.items():
         model = build_kinetic_model(cobra_model, samples[name], config, name)
         jacobian = BatchedJacobian(model, device=device, shared_index=space.index_of(model))
+        kept = list(kept)
         environments.append(
             Environment(
                 name=name,
                 lambda_max=jacobian.lambda_max,
-                thresholds=torch.as_tensor(model.threshold, dtype=torch.float64),
-                conditions=None if encoder is None else encoder.transform_tensor(samples[name]),
-                positions=torch.as_tensor(list(kept), dtype=torch.long),
+                thresholds=torch.as_tensor(model.threshold[kept], dtype=torch.float64),
+                conditions=(
+                    None if encoder is None else encoder.transform_tensor(samples[name].iloc[kept])
+                ),
+                positions=torch.as_tensor(kept, dtype=torch.long),
             )
         )
         log.info(
@@ -71,7 +79,7 @@ def kinetic_environments(
             name,
             model.sizes(),
             len(kept),
-            float(pd.Series(model.threshold[list(kept)]).median()),
+            float(pd.Series(model.threshold[kept]).median()),
         )
     return environments
 
@@ -82,7 +90,7 @@ class TrainedGenerator:
     encoder: ConditionEncoder | None
     result: TrainingResult
     train_environments: list[str]
-    environments: list[Environment]  # training environments first, then held-out ones
+    environments: list[Environment]
     metadata: dict[str, Any]
 
 
@@ -96,7 +104,6 @@ def train_generator(
     seed: int,
     mode: str,
     train_names: Sequence[str],
-    heldout_names: Sequence[str] = (),
     checkpoint_path: str | None = None,
     max_model_evaluations: int | None = None,
     monitor_models: int | None = None,
@@ -118,10 +125,6 @@ def train_generator(
         raise NoAttainableSteadyStates(
             f"no attainable steady state in any training environment {list(train_names)}"
         )
-    heldout = {}
-    for name in heldout_names:
-        kept = attainable_positions(attainability[name])
-        heldout[name] = kept or sorted(int(p) for p in attainability["steady_state"])
 
     gen_config = config["generator"]
     conditional = mode == "conditional" and gen_config["condition_dim"] > 0
@@ -130,7 +133,7 @@ def train_generator(
         encoder = ConditionEncoder(gen_config["condition_dim"], gen_config["condition_features"])
         encoder.fit(pd.concat([samples[name].iloc[kept] for name, kept in positions.items()]))
     environments = kinetic_environments(
-        cobra_model, samples, parameters, {**positions, **heldout}, config, encoder
+        cobra_model, samples, parameters, positions, config, encoder
     )
     space = ParameterSpace(parameters)
     generator = Generator(
@@ -146,7 +149,7 @@ def train_generator(
     )
     problem = GeneratorProblem(
         generator,
-        environments[: len(positions)],
+        environments,
         mode=mode,
         models_per_member=training["models_per_member"],
         tie_weight=training["tie_weight"],
@@ -189,7 +192,6 @@ def train_generator(
         "seed": seed,
         "mode": mode,
         "train_environments": list(positions),
-        "heldout_environments": list(heldout),
         "generations": result.generations,
         "model_evaluations": result.model_evaluations,
         "wall_seconds": result.wall_seconds,
@@ -197,14 +199,38 @@ def train_generator(
     return TrainedGenerator(generator, encoder, result, list(positions), environments, metadata)
 
 
-def evaluate_trained(trained: TrainedGenerator, n_models: int, seed: int) -> pd.DataFrame:
-    """Incidence on a fresh latent batch of ``n_models`` per environment (train and held-out)."""
-    heldout = [e.name for e in trained.environments if e.name not in trained.train_environments]
+def evaluate_saved(
+    cobra_model: cobra.Model,
+    samples: Mapping[str, pd.DataFrame],
+    parameters: pd.DataFrame,
+    attainability: Mapping[str, pd.DataFrame],
+    config: Mapping[str, Any],
+    generator_path: str,
+    heldout_names: Sequence[str],
+    n_models: int,
+    seed: int,
+) -> pd.DataFrame:
+    """Incidence of a saved generator on a fresh latent batch of ``n_models`` per environment:
+    its training environments and ``heldout_names`` (zero-shot), over the steady states the
+    attainability screen keeps (all screened ones where it keeps none)."""
+    generator, encoder, metadata = load_generator(generator_path)
+    names = list(metadata["train_environments"]) + [
+        name for name in heldout_names if name not in metadata["train_environments"]
+    ]
+    positions = {}
+    for name in names:
+        screened = attainability[name]
+        positions[name] = attainable_positions(screened) or sorted(
+            int(p) for p in screened["steady_state"]
+        )
+    environments = kinetic_environments(
+        cobra_model, samples, parameters, positions, config, encoder
+    )
     return evaluate_generator(
-        trained.generator,
-        trained.result.weights,
-        trained.environments,
-        heldout=heldout,
+        generator,
+        flatten_parameters(generator),
+        environments,
+        heldout=[name for name in names if name not in metadata["train_environments"]],
         n_models=n_models,
         seed=derive_seed(seed, "evaluation"),
     )

@@ -34,7 +34,9 @@ from kinetigen.generator.model import Generator, forward_population
 logger = logging.getLogger(__name__)
 
 MODES = ("conditional", "shared", "per-environment")
-TIE_BREAKERS = ("sigmoid", "margin")
+TIE_BREAKERS = ("sigmoid", "margin", "asinh")
+# asinh(1e6): the "asinh" tie-breaker reaches +-1 at a margin of a million tie_scale units.
+ASINH_SPAN = 14.508657738524219
 
 LambdaMaxEvaluator = Callable[[Tensor, Tensor], Tensor]
 """``lambda_max(ln_km [N, P], steady_state_idx [N] long) -> [N]`` in 1/h; inf marks invalid."""
@@ -174,7 +176,10 @@ class GeneratorProblem:
         Weight of the smooth tie-breaker added to the incidence.
     tie_breaker
         ``"sigmoid"``: mean sigmoid((thr - lambda_max) / tie_scale);
-        ``"margin"``: mean clamp((thr - lambda_max) / tie_scale, -1, 1).
+        ``"margin"``: mean clamp((thr - lambda_max) / tie_scale, -1, 1);
+        ``"asinh"``: mean clamp(asinh((thr - lambda_max) / tie_scale) / asinh(1e6), -1, 1),
+        which keeps ranking generators whose models miss the threshold by orders of magnitude
+        (kinetic models can start at lambda_max ~ +1e5 1/h, where a sigmoid is flat).
     tie_scale
         Scale of lambda_max (1/h) in the tie-breaker.
     max_models_per_call
@@ -273,6 +278,9 @@ class GeneratorProblem:
         margin = (thresholds - lambda_max) / self.tie_scale
         if self.tie_breaker == "sigmoid":
             return torch.sigmoid(margin)
+        if self.tie_breaker == "asinh":
+            margin = torch.nan_to_num(margin, nan=-1e300)
+            return torch.clamp(torch.asinh(margin) / ASINH_SPAN, -1.0, 1.0)
         return torch.clamp(margin, -1.0, 1.0)
 
     @torch.no_grad()

@@ -1,0 +1,26 @@
+"""Snakemake script: attainability screen of one environment."""
+
+import pandas as pd
+
+from kinetigen.io import write_csv
+from kinetigen.kinetics import attainability
+from kinetigen.logs import setup_logging
+from kinetigen.network import load_network
+from kinetigen.seeds import derive_seed
+
+smk = snakemake  # noqa: F821 (injected by Snakemake)
+log = setup_logging(smk.log[0])
+params = smk.params
+env = smk.wildcards.env
+table = attainability(
+    load_network(params.model, solver=params.solver),
+    pd.read_parquet(smk.input.samples),
+    params.config,
+    env,
+    derive_seed(params.seed, "attainability", env),
+    parameters=pd.read_csv(smk.input.parameters),
+)
+write_csv(table, smk.output.table)
+log.info(
+    "%s: %d of %d screened steady states attainable", env, table["attainable"].sum(), len(table)
+)

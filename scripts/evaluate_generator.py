@@ -1,0 +1,29 @@
+"""Snakemake script: incidence of a trained generator on a fresh latent batch."""
+
+import pandas as pd
+import torch
+
+from kinetigen.es.kinetic import evaluate_saved
+from kinetigen.io import write_csv
+from kinetigen.logs import setup_logging
+from kinetigen.network import load_network
+from kinetigen.seeds import derive_seed
+
+smk = snakemake  # noqa: F821 (injected by Snakemake)
+log = setup_logging(smk.log[0])
+torch.set_num_threads(smk.threads)
+params = smk.params
+environments = params.environments
+incidence = evaluate_saved(
+    load_network(params.model, solver=params.solver),
+    {env: pd.read_parquet(path) for env, path in zip(environments, smk.input.samples, strict=True)},
+    pd.read_csv(smk.input.parameters),
+    {env: pd.read_csv(p) for env, p in zip(environments, smk.input.attainability, strict=True)},
+    params.config,
+    smk.input.generator,
+    heldout_names=params.heldout,
+    n_models=params.n_models,
+    seed=derive_seed(params.seed, smk.wildcards.run),
+)
+write_csv(incidence, smk.output.incidence)
+log.info("\n%s", incidence.to_string(index=False))

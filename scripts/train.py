@@ -1,0 +1,39 @@
+"""Snakemake script: train one generator (rules train and train_per_environment)."""
+
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from kinetigen.es.kinetic import train_generator
+from kinetigen.generator import save_generator
+from kinetigen.io import write_csv
+from kinetigen.logs import setup_logging
+from kinetigen.network import load_network
+
+smk = snakemake  # noqa: F821 (injected by Snakemake)
+setup_logging(smk.log[0])
+torch.set_num_threads(smk.threads)
+params = smk.params
+environments = params.environments
+Path(params.checkpoint).parent.mkdir(parents=True, exist_ok=True)
+trained = train_generator(
+    load_network(params.model, solver=params.solver),
+    {env: pd.read_parquet(path) for env, path in zip(environments, smk.input.samples, strict=True)},
+    pd.read_csv(smk.input.parameters),
+    {env: pd.read_csv(p) for env, p in zip(environments, smk.input.attainability, strict=True)},
+    params.config,
+    method=smk.wildcards.get("method", "trnes"),
+    seed=int(smk.wildcards.seed),
+    mode=params.mode,
+    train_names=params.train_environments,
+    checkpoint_path=params.checkpoint,
+)
+write_csv(trained.result.history, smk.output.history)
+save_generator(
+    smk.output.generator,
+    trained.generator,
+    trained.result.weights,
+    trained.encoder,
+    trained.metadata,
+)

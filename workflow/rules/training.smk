@@ -1,0 +1,86 @@
+wildcard_constraints:
+    method="|".join(METHODS),
+    seed=r"\d+",
+
+
+rule train:
+    """One generator over the training environments (mode from config), one method and seed.
+    Checkpoints beside its outputs; a rerun after a kill resumes from the checkpoint."""
+    input:
+        model_files(),
+        **TRAINING_INPUT,
+    output:
+        generator="results/training/{method}/seed{seed}/generator.pt",
+        history="results/training/{method}/seed{seed}/history.csv",
+    params:
+        **NETWORK_PARAMS,
+        environments=ENVIRONMENTS,
+        train_environments=TRAIN_ENVIRONMENTS,
+        mode=config["training"]["mode"],
+        config=training_config(),
+        checkpoint="results/training/{method}/seed{seed}/checkpoint.pt",
+    log:
+        "results/logs/train/{method}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train/{method}_seed{seed}.tsv"
+    resources:
+        mem_mb=8000,
+        runtime=240,
+    conda:
+        "../../envs/kinetigen.yaml"
+    script:
+        "../../scripts/train.py"
+
+
+rule train_per_environment:
+    """RENAISSANCE's way: one unconditional generator trained on one environment only."""
+    input:
+        model_files(),
+        **TRAINING_INPUT,
+    output:
+        generator="results/training/per-environment/{env}/seed{seed}/generator.pt",
+        history="results/training/per-environment/{env}/seed{seed}/history.csv",
+    params:
+        **NETWORK_PARAMS,
+        environments=ENVIRONMENTS,
+        train_environments=lambda wc: [wc.env],
+        mode="per-environment",
+        config=training_config(),
+        checkpoint="results/training/per-environment/{env}/seed{seed}/checkpoint.pt",
+    log:
+        "results/logs/train_per_environment/{env}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train_per_environment/{env}_seed{seed}.tsv"
+    resources:
+        mem_mb=8000,
+        runtime=240,
+    conda:
+        "../../envs/kinetigen.yaml"
+    script:
+        "../../scripts/train.py"
+
+
+rule evaluate_generator:
+    """Incidence on a fresh latent batch, training and held-out environments."""
+    input:
+        model_files(),
+        **TRAINING_INPUT,
+        generator="results/training/{run}/generator.pt",
+    output:
+        incidence="results/training/{run}/incidence.csv",
+    params:
+        **NETWORK_PARAMS,
+        environments=ENVIRONMENTS,
+        heldout=HELDOUT,
+        config=training_config(),
+        n_models=config["training"]["final_models"],
+        seed=config["seed"],
+    log:
+        "results/logs/evaluate_generator/{run}.log",
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    conda:
+        "../../envs/kinetigen.yaml"
+    script:
+        "../../scripts/evaluate_generator.py"
