@@ -28,6 +28,8 @@ trained = train_generator(
     mode=params.mode,
     train_names=params.train_environments,
     checkpoint_path=params.checkpoint,
+    max_model_evaluations=params.get("max_model_evaluations"),
+    monitor_models=params.get("monitor_models"),
 )
 write_csv(trained.result.history, smk.output.history)
 save_generator(

@@ -49,3 +49,113 @@ def test_bad_environment_stops_before_any_job(workdir):
     assert result.returncode != 0
     out = result.stdout + result.stderr
     assert "unknown reaction id 'EX_typo_e'" in out and "glucose_aerobic" in out
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    """The real workflow on tests/data/tiny_config.yaml, run once for this module."""
+    workdir = tmp_path_factory.mktemp("tiny")
+    shutil.copy(REPO / "tests" / "data" / "tiny_config.yaml", workdir / "config.yaml")
+    result = snakemake(workdir, "--cores", "2", timeout=900)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    return workdir
+
+
+def test_tiny_run_writes_every_output(tiny_run):
+    import json
+
+    import pandas as pd
+
+    for env in ("glucose_aerobic", "acetate_aerobic"):
+        folder = tiny_run / "results" / "envs" / env
+        summary = json.loads((folder / "tfa_summary.json").read_text())
+        assert 0 < summary["tfa_growth"] <= summary["fba_growth"] + 1e-9
+        samples = pd.read_parquet(folder / "steady_states.parquet")
+        assert len(samples) == 20
+        assert samples.filter(like="flux:").shape[1] == 95
+        assert (tiny_run / "results" / "logs" / "tfa" / f"{env}.log").exists()
+    energies = pd.read_csv(tiny_run / "results" / "thermo" / "reaction_energies.csv")
+    assert list(energies.columns) == [
+        "reaction",
+        "dg0_mean_kJ",
+        "dg0_std_kJ",
+        "constrained",
+        "reason",
+    ]
+    results = tiny_run / "results"
+    parameters = pd.read_csv(results / "kinetic" / "parameters.csv")
+    assert (parameters["ln_km_lower"] < parameters["ln_km_upper"]).all()
+    for env in ("glucose_aerobic", "acetate_aerobic"):
+        oracle = pd.read_csv(results / "envs" / env / "oracle.csv")
+        assert len(oracle) == 200
+        summary = json.loads((results / "envs" / env / "oracle_summary.json").read_text())
+        assert summary["incidence"] == pytest.approx(oracle["valid"].mean())
+        assert len(list((results / "envs" / env / "sbml").glob("*.xml"))) == 1
+    history = pd.read_csv(results / "training" / "trnes" / "seed0" / "history.csv")
+    assert history["generation"].tolist() == [1, 2]
+    incidence = pd.read_csv(results / "training" / "trnes" / "seed0" / "incidence.csv")
+    assert set(zip(incidence["env"], incidence["split"], strict=True)) >= {
+        ("glucose_aerobic", "train"),
+        ("acetate_aerobic", "heldout"),
+    }
+    per_env = results / "training" / "per-environment" / "acetate_aerobic" / "seed0"
+    assert (per_env / "incidence.csv").exists()
+
+
+def _would_run(workdir: Path, config: dict) -> dict[str, int]:
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(workdir, "-n", "--quiet", "rules")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    counts: dict[str, int] = {}
+    for line in (result.stdout + result.stderr).splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit() and parts[0] not in {"total", "job"}:
+            counts[parts[0]] = int(parts[1])
+    return counts
+
+
+# Rules in workflow order: a config edit must rerun its stage and only what lies downstream.
+ORDER = [
+    "reaction_energies",
+    "tfa",
+    "sample_steady_states",
+    "kinetic_parameters",
+    "attainability",
+    "oracle_baseline",
+    "export_sbml",
+    "train",
+    "train_per_environment",
+    "evaluate_generator",
+]
+
+
+@pytest.mark.parametrize(
+    ("edit", "first", "untouched"),
+    [
+        (lambda c: None, None, ORDER),
+        (lambda c: c["sampling"].update(n_samples=30), "sample_steady_states", ORDER[:2]),
+        (lambda c: c["tfa"].update(min_growth_fraction=0.6), "tfa", ORDER[:1]),
+        (lambda c: c.setdefault("thermo", {}).update(z_score=1.5), "tfa", ORDER[:1]),
+        (
+            lambda c: c.setdefault("physiology", {}).update(temperature_K=305.0),
+            "reaction_energies",
+            [],
+        ),
+        (
+            lambda c: c["kinetics"]["oracle"].update(n_parameter_sets=300),
+            "oracle_baseline",
+            ORDER[:5] + ["train", "train_per_environment", "evaluate_generator"],
+        ),
+        (lambda c: c["training"].update(max_generations=3), "train", ORDER[:7]),
+    ],
+)
+def test_config_edit_reruns_only_that_stage_and_downstream(tiny_run, edit, first, untouched):
+    config = yaml.safe_load((REPO / "tests" / "data" / "tiny_config.yaml").read_text())
+    edit(config)
+    would_run = _would_run(tiny_run, config)
+    would_run.pop("all", None)
+    if first is None:
+        assert would_run == {}
+        return
+    assert first in would_run
+    assert not set(untouched) & set(would_run), would_run

@@ -84,3 +84,60 @@ rule evaluate_generator:
         "../../envs/kinetigen.yaml"
     script:
         "../../scripts/evaluate_generator.py"
+
+
+BENCHMARK = config["training"]["benchmark"]
+
+
+rule benchmark_run:
+    """One run of the stability benchmark: equal model-evaluation budget for every method,
+    the centre scored every generation on a fixed batch so drops are real changes."""
+    input:
+        model_files(),
+        **TRAINING_INPUT,
+    output:
+        history="results/benchmark/runs/{method}/seed{seed}/history.csv",
+    params:
+        **NETWORK_PARAMS,
+        environments=ENVIRONMENTS,
+        train_environments=TRAIN_ENVIRONMENTS,
+        mode=config["training"]["mode"],
+        config=training_config(),
+        max_model_evaluations=BENCHMARK["max_model_evaluations"],
+        monitor_models=BENCHMARK["monitor_models"],
+        checkpoint="results/benchmark/runs/{method}/seed{seed}/checkpoint.pt",
+    log:
+        "results/logs/benchmark_run/{method}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/benchmark_run/{method}_seed{seed}.tsv"
+    resources:
+        mem_mb=8000,
+        runtime=240,
+    conda:
+        "../../envs/kinetigen.yaml"
+    script:
+        "../../scripts/train.py"
+
+
+rule stability_benchmark:
+    """Seeds x methods at equal budgets: how often, how fast and how steadily each method
+    reaches the target incidence on every training environment. Not part of `all`:
+    run `snakemake stability_benchmark`."""
+    input:
+        histories=expand(
+            "results/benchmark/runs/{method}/seed{seed}/history.csv",
+            method=BENCHMARK["methods"],
+            seed=range(BENCHMARK["seeds"]),
+        ),
+    output:
+        runs="results/benchmark/stability.csv",
+        summary="results/benchmark/stability_summary.csv",
+    params:
+        runs=[(m, s) for m in BENCHMARK["methods"] for s in range(BENCHMARK["seeds"])],
+        target=BENCHMARK["target"],
+    log:
+        "results/logs/stability_benchmark.log",
+    conda:
+        "../../envs/kinetigen.yaml"
+    script:
+        "../../scripts/stability_benchmark.py"

@@ -389,20 +389,11 @@ def steps_to_target(history: pd.DataFrame, columns: Sequence[str], target: float
     return float(history.loc[reached.idxmax(), "model_evaluations"])
 
 
-def summarise_stability(
+def stability_runs(
     histories: dict[tuple[str, int], pd.DataFrame], target: float = 0.9
 ) -> pd.DataFrame:
-    """Per method over seeds: the stability benchmark summary.
-
-    ``histories`` maps (method, seed) to the history table of that run. Columns: n_seeds,
-    fraction_reaching_target (every training environment's centre incidence >= target at some
-    generation), evaluations_to_target median / q25 / q75 (over seeds that reached it),
-    final_min_incidence median / q25 / q75 (last generation, worst training environment),
-    worst_drop_max and worst_drop_median (largest fall of any environment's centre incidence
-    between consecutive generations; max over seeds, median of per-seed values).
-    Incidence is read from the ``monitor_incidence:`` columns (fixed batch) when the history
-    has them, otherwise from ``centre_incidence:``; in shared mode from the ``:all`` column.
-    """
+    """One row per (method, seed) run: evaluations_to_target (NaN if never reached),
+    final_min_incidence, worst_drop, model_evaluations; see :func:`summarise_stability`."""
     per_run = []
     for (method, seed), history in sorted(histories.items()):
         prefix = (
@@ -425,7 +416,24 @@ def summarise_stability(
                 "model_evaluations": int(history["model_evaluations"].iloc[-1]),
             }
         )
-    runs = pd.DataFrame(per_run)
+    return pd.DataFrame(per_run)
+
+
+def summarise_stability(
+    histories: dict[tuple[str, int], pd.DataFrame], target: float = 0.9
+) -> pd.DataFrame:
+    """Per method over seeds: the stability benchmark summary.
+
+    ``histories`` maps (method, seed) to the history table of that run. Columns: n_seeds,
+    fraction_reaching_target (every training environment's centre incidence >= target at some
+    generation), evaluations_to_target median / q25 / q75 (over seeds that reached it),
+    final_min_incidence median / q25 / q75 (last generation, worst training environment),
+    worst_drop_max and worst_drop_median (largest fall of any environment's centre incidence
+    between consecutive generations; max over seeds, median of per-seed values).
+    Incidence is read from the ``monitor_incidence:`` columns (fixed batch) when the history
+    has them, otherwise from ``centre_incidence:``; in shared mode from the ``:all`` column.
+    """
+    runs = stability_runs(histories, target)
     rows = []
     for method, group in runs.groupby("method", sort=True):
         reached = group["evaluations_to_target"].dropna()
