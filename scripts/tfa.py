@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pandas as pd
+
 from kinetigen.io import write_csv, write_json
 from kinetigen.logs import setup_logging
 from kinetigen.network import load_network
@@ -12,26 +14,25 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(smk.log[0])
 params = smk.params
 env = smk.wildcards.env
-model = load_network(params.model, solver=params.solver)
-energies = ReactionEnergies.load(Path(smk.input.energies).parent)
 try:
     summary, variability = run_tfa(
-        model,
-        energies,
+        load_network(params.model, solver=params.solver),
+        ReactionEnergies.load(Path(smk.input.energies).parent),
         params.physiology,
         params.tfa,
         params.environment,
         env,
         params.biomass_reaction,
+        z_score=params.z_score,
+        sampling=params.sampling,
     )
 except InfeasibleTFA as error:
+    # Not a declared output, so Snakemake keeps it when the job fails.
     report = Path(smk.output.summary).parent / "relaxation_report.csv"
     write_csv(error.report, report)
     log.error("%s; smallest relaxation written to %s", error, report)
     raise
 write_json(summary, smk.output.summary)
-if variability is None:  # variability switched off in config: an empty table keeps the DAG
-    import pandas as pd
-
+if variability is None:  # switched off in config: an empty table keeps the DAG intact
     variability = pd.DataFrame(columns=["variable", "kind", "id", "minimum", "maximum"])
 write_csv(variability, smk.output.variability)

@@ -12,6 +12,9 @@ rule tfa:
         physiology=TFA_PHYSIOLOGY,
         z_score=config["thermo"]["z_score"],
         tfa=config["tfa"],
+        # The reference must meet the sampling margins (and only these: the sample count or
+        # the sampler do not change the reference).
+        sampling={k: config["sampling"][k] for k in ("min_abs_dg_kJ", "min_abs_flux")},
         environment=environment,
     log:
         "results/logs/tfa/{env}.log",

@@ -48,12 +48,6 @@ class NonlinearModel:
         self._side = layout.param_reaction + n_reactions * (~layout.param_substrate)
         self._numerator_weight = np.where(layout.param_substrate, layout.param_exponent, 0)
         self._max_exponent = int(layout.param_exponent.max(initial=1))
-        state_params = layout.param_entry >= 0
-        self._param_rows = layout.param_reaction[state_params]
-        self._param_cols = layout.param_metabolite[state_params]
-        self._param_mask = state_params
-        state_thermo = layout.thermo_metabolite < self._n_states
-        self._thermo_mask = state_thermo
         self.ln_keq = model.ln_keq[steady_state].copy()
         # Flux-oriented ln Keq; irreversible laws have Gamma = 0 (ln Gamma = -inf).
         self._ln_keq_oriented = np.where(
@@ -98,11 +92,29 @@ class NonlinearModel:
         return x
 
     # --- rates ----------------------------------------------------------------------------
-    def _oriented_rates(self, x: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Rates in the flux direction (>= 0 away from equilibrium) and intermediate terms."""
+    def _boundary(self, boundary: np.ndarray | None) -> np.ndarray:
+        """``boundary`` checked for shape, or the steady state's boundary concentrations."""
+        if boundary is None:
+            return self.boundary_concentration
+        boundary = np.asarray(boundary, dtype=float)
+        if boundary.shape != self.boundary_concentration.shape:
+            raise ValueError(
+                f"environment {self.model.environment!r}: boundary concentrations need shape "
+                f"{self.boundary_concentration.shape}, got {boundary.shape}"
+            )
+        return boundary
+
+    def _oriented_rates(
+        self, x: np.ndarray, boundary: np.ndarray | None = None
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Rates in the flux direction (>= 0 away from equilibrium) and intermediate terms.
+
+        ``boundary`` replaces the constant boundary concentrations (default: the steady
+        state's).
+        """
         layout = self.model.layout
         n_reactions = len(self.model.rate_laws)
-        x_all = np.concatenate([np.asarray(x, dtype=float), self.boundary_concentration])
+        x_all = np.concatenate([np.asarray(x, dtype=float), self._boundary(boundary)])
         ln_x = np.log(x_all)
         u = x_all[layout.param_metabolite] / self.km
         polynomial = np.ones_like(u)
@@ -141,9 +153,10 @@ class NonlinearModel:
         }
         return rates, terms
 
-    def rates(self, x: np.ndarray) -> np.ndarray:
-        """Net reaction rates (mol/L/h, model orientation) at state concentrations ``x``."""
-        return self._direction * self._oriented_rates(x)[0]
+    def rates(self, x: np.ndarray, boundary: np.ndarray | None = None) -> np.ndarray:
+        """Net reaction rates (mol/L/h, model orientation) at state concentrations ``x``
+        and boundary concentrations ``boundary`` (mol/L, default: the steady state's)."""
+        return self._direction * self._oriented_rates(x, boundary)[0]
 
     def displacement(self, x: np.ndarray) -> np.ndarray:
         """Gamma = Q/Keq in model orientation (NaN for irreversible laws)."""
@@ -152,10 +165,25 @@ class NonlinearModel:
             gamma = np.where(self._direction > 0, gamma_oriented, 1.0 / gamma_oriented)
         return np.where(self.model.layout.reversible, gamma, np.nan)
 
-    def rate_derivatives(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Rates (mol/L/h) and their derivatives dv/dx ([reactions, states], 1/h)."""
+    def rate_derivatives(
+        self, x: np.ndarray, boundary: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rates (mol/L/h) and their derivatives dv/dx ([reactions, states], 1/h); optional
+        ``boundary`` concentrations as in :meth:`rates`."""
+        rates, derivative = self.rate_derivatives_all(x, boundary)
+        return rates, derivative[:, : self._n_states]
+
+    def rate_derivatives_all(
+        self, x: np.ndarray, boundary: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rates (mol/L/h) and their derivatives with respect to every metabolite concentration,
+        states then boundary (``model.metabolites``; [reactions, metabolites], 1/h).
+
+        ``boundary`` replaces the constant boundary concentrations (default: the steady
+        state's), e.g. for a bioreactor where extracellular metabolites change.
+        """
         layout = self.model.layout
-        oriented, terms = self._oriented_rates(x)
+        oriented, terms = self._oriented_rates(x, boundary)
         x_all = terms["x_all"]
         reaction = layout.param_reaction
         side_product = terms["side"][self._side] / terms["polynomial"]
@@ -163,22 +191,21 @@ class NonlinearModel:
             np.where(layout.param_substrate, layout.param_exponent, 0.0)
             - side_product * terms["u_dpolynomial"] / terms["denominator"][reaction]
         )
-        derivative = np.zeros((len(self.model.rate_laws), self._n_states))
-        mask = self._param_mask
+        derivative = np.zeros((len(self.model.rate_laws), len(x_all)))
+        metabolite = layout.param_metabolite
         np.add.at(
             derivative,
-            (self._param_rows, self._param_cols),
-            (oriented[reaction] * elasticity)[mask] / x_all[self._param_cols],
+            (reaction, metabolite),
+            oriented[reaction] * elasticity / x_all[metabolite],
         )
         # Thermodynamic part written without (1 - Gamma) in a denominator (finite at Gamma=1).
-        t_mask = self._thermo_mask
-        t_reaction = layout.thermo_reaction[t_mask]
-        t_metabolite = layout.thermo_metabolite[t_mask]
+        t_reaction = layout.thermo_reaction
+        t_metabolite = layout.thermo_metabolite
         thermo = (
             -self.vmax[t_reaction]
             * terms["saturation"][t_reaction]
             * terms["gamma"][t_reaction]
-            * layout.thermo_coefficient[t_mask]
+            * layout.thermo_coefficient
             / x_all[t_metabolite]
         )
         np.add.at(derivative, (t_reaction, t_metabolite), thermo)

@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 
 import numpy as np
+import pandas as pd
 from scipy.integrate import solve_ivp
+
+from kinetigen.kinetics import KineticModel, NonlinearModel
+from kinetigen.validation.ensembles import ModelSet
 
 log = logging.getLogger(__name__)
 
@@ -109,3 +115,128 @@ def integrate_return(
         final_deviation=float(deviation[-1]),
         solver_status="success",
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Ensembles
+
+
+def _test_one_model(task: tuple) -> list[dict]:
+    """All perturbations of one model (one worker task)."""
+    (
+        kinetic_model,
+        group,
+        model_index,
+        position,
+        ln_km,
+        magnitudes,
+        n_perturbations,
+        tolerance,
+        return_time,
+        seed,
+    ) = task
+
+    nonlinear = NonlinearModel(kinetic_model, int(position), ln_km)
+    rng = np.random.default_rng(seed)
+    conservation = nonlinear.conservation_matrix
+    rows = []
+    for magnitude in magnitudes:
+        for repeat in range(n_perturbations):
+            x0 = perturb_concentrations(nonlinear.x_ref, magnitude, rng, conservation)
+            result = integrate_return(
+                nonlinear.rhs, nonlinear.jac, x0, nonlinear.x_ref, return_time, tolerance
+            )
+            rows.append(
+                {
+                    "group": group,
+                    "model": model_index,
+                    "steady_state": int(position),
+                    "magnitude": magnitude,
+                    "repeat": repeat,
+                    "return_time_h": return_time,
+                    "returned": result.returned,
+                    "time_to_return_h": result.time_to_return,
+                    "max_deviation": result.max_deviation,
+                    "final_deviation": result.final_deviation,
+                    "solver_status": result.solver_status,
+                }
+            )
+    return rows
+
+
+def perturbation_tests(
+    kinetic_model: KineticModel,
+    model_sets: list[ModelSet],
+    magnitudes: list[float],
+    n_perturbations: int,
+    tolerance: float,
+    return_time_factor: float,
+    seed: int,
+    processes: int = 1,
+) -> pd.DataFrame:
+    """Perturb every model of ``model_sets`` (kinetigen.validation.ensembles.ModelSet)
+    ``n_perturbations`` times at each magnitude and test its return.
+
+    The return time is ``return_time_factor`` doubling times (ln 2 / growth rate) of the
+    model's steady state. Rows: group, model, steady_state, magnitude, repeat, return_time_h,
+    returned, time_to_return_h, max_deviation, final_deviation, solver_status, lambda_max.
+    """
+    tasks = []
+    for model_set in model_sets:
+        for i in range(len(model_set)):
+            position = int(model_set.positions[i])
+            doubling = np.log(2.0) / max(float(kinetic_model.growth_rate[position]), 1e-12)
+            tasks.append(
+                (
+                    kinetic_model,
+                    model_set.group,
+                    i,
+                    position,
+                    model_set.ln_km[i],
+                    magnitudes,
+                    n_perturbations,
+                    tolerance,
+                    return_time_factor * doubling,
+                    [seed, len(tasks)],
+                )
+            )
+    rows: list[dict] = []
+    log.info(
+        "perturbation tests: %d models x %d perturbations",
+        len(tasks),
+        len(magnitudes) * n_perturbations,
+    )
+    if processes > 1:
+        with ProcessPoolExecutor(processes, mp_context=get_context("fork")) as pool:
+            for done, model_rows in enumerate(pool.map(_test_one_model, tasks, chunksize=4)):
+                rows.extend(model_rows)
+                _progress(done + 1, len(tasks))
+    else:
+        for done, task in enumerate(tasks):
+            rows.extend(_test_one_model(task))
+            _progress(done + 1, len(tasks))
+    table = pd.DataFrame(rows)
+    lambdas = {
+        (model_set.group, i): float(model_set.lambda_max[i])
+        for model_set in model_sets
+        for i in range(len(model_set))
+    }
+    table["lambda_max"] = [lambdas[key] for key in zip(table["group"], table["model"], strict=True)]
+    return table
+
+
+def _progress(done: int, total: int) -> None:
+    if done == total or done % max(1, total // 20) == 0:
+        log.info("perturbation tests: %d/%d models done", done, total)
+
+
+def return_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Fraction of perturbations after which the model returned, per group and magnitude."""
+    grouped = table.groupby(["group", "magnitude"])
+    return grouped.agg(
+        n_models=("model", "nunique"),
+        n_perturbations=("returned", "size"),
+        fraction_returned=("returned", "mean"),
+        median_time_to_return_h=("time_to_return_h", "median"),
+        solver_failures=("solver_status", lambda s: int((s != "success").sum())),
+    ).reset_index()

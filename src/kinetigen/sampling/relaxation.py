@@ -1,0 +1,167 @@
+"""Smallest relaxation of dG'0 and concentration bounds that makes an environment feasible.
+
+When TFA cannot grow although FBA can, the TFA MILP is rebuilt with non-negative slacks (as
+pyTFA's ``relax_dgo``, extended to concentrations): every dG'0 may move up (``SDGp``) or down
+(``SDGn``) and every ln c bound may widen below (``SLnClo``) or above (``SLnCup``). The MILP
+asks for growth >= ``min_growth_fraction`` x FBA growth and minimises
+
+    sum_j (SDGp_j + SDGn_j) + RT sum_i (SLnClo_i + SLnCup_i)          (kJ/mol)
+
+i.e. every slack is priced by the change of dG it buys (RT per ln unit), so kJ/mol and ln
+units compete on one scale. The report lists each non-zero slack; :func:`apply_relaxation`
+turns it into relaxed reaction energies and environment concentrations.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import cobra
+import pandas as pd
+
+from kinetigen.sampling.tfa import build_tfa_problem, ln_concentration_bounds
+from kinetigen.thermo.energies import ReactionEnergies
+
+logger = logging.getLogger(__name__)
+
+# Slacks below this are solver round-off, not part of the relaxation.
+SLACK_TOLERANCE = 1e-9
+REPORT_COLUMNS = ["kind", "id", "relaxation", "unit", "original", "relaxed"]
+
+
+class InfeasibleTFA(ValueError):
+    """TFA cannot grow in an environment; ``report`` holds the smallest relaxation.
+
+    Attributes
+    ----------
+    environment : str
+        The environment's name.
+    report : pandas.DataFrame or None
+        Columns kind (dg0 | lnc_lower | lnc_upper), id, relaxation (>= 0), unit (kJ/mol or
+        ln(mol/L)), original and relaxed value of the dG'0 mean or ln c bound.
+    """
+
+    def __init__(
+        self, environment: str, detail: str, report: pd.DataFrame | None = None
+    ) -> None:
+        self.environment = environment
+        self.report = report
+        message = f"environment {environment!r}: TFA is thermodynamically infeasible ({detail})"
+        if report is not None and len(report):
+            listed = "; ".join(
+                f"{row.kind} {row.id}: {row.original:.4g} -> {row.relaxed:.4g} {row.unit}"
+                for row in report.head(10).itertuples()
+            )
+            message += f". Smallest relaxation restoring growth ({len(report)} changes): {listed}"
+        elif report is not None:
+            message += ". No relaxation of dG'0 or concentrations restores growth"
+        super().__init__(message)
+
+
+def find_relaxation(
+    model: cobra.Model,
+    energies: ReactionEnergies,
+    physiology: Mapping[str, Any],
+    tfa: Mapping[str, Any],
+    environment: Mapping[str, Any],
+    env_name: str,
+    biomass_reaction: str,
+    *,
+    z_score: float,
+    min_growth: float,
+) -> pd.DataFrame:
+    """Smallest dG'0 and ln c bound relaxation that lets TFA reach ``min_growth`` (1/h).
+
+    Returns the report (columns :data:`REPORT_COLUMNS`, one row per non-zero slack, largest
+    first); empty when no relaxation is needed. Raises InfeasibleTFA when even the relaxed
+    MILP cannot grow (the flux bounds themselves forbid it).
+    """
+    problem = build_tfa_problem(
+        model, energies, physiology, tfa, environment, env_name, biomass_reaction,
+        z_score=z_score, relaxed=True,
+    )
+    tfa_model = problem.model
+    with tfa_model:
+        biomass = tfa_model.reactions.get_by_id(biomass_reaction)
+        biomass.lower_bound = max(biomass.lower_bound, min_growth)
+        weights = {slack: 1.0 for pair in problem.dg0_slack.values() for slack in pair}
+        weights.update(
+            {slack: problem.rt for pair in problem.lnc_slack.values() for slack in pair}
+        )
+        solution = problem.optimize(weights, "min")
+    if not solution.optimal:
+        raise InfeasibleTFA(
+            env_name,
+            f"even with relaxed dG'0 and concentrations, growth >= {min_growth:.4g} 1/h is "
+            f"{solution.status}",
+            report=pd.DataFrame(columns=REPORT_COLUMNS),
+        )
+    values = solution.values
+
+    rows = []
+    for reaction_id, (up, down) in problem.dg0_slack.items():
+        shift = values[up.name] - values[down.name]
+        if abs(shift) > SLACK_TOLERANCE:
+            original = float(problem.dg0_mean[reaction_id])
+            rows.append(("dg0", reaction_id, abs(shift), "kJ/mol", original, original + shift))
+    for metabolite_id, (lower, upper) in problem.lnc_slack.items():
+        low, high = problem.lnc_bounds[metabolite_id]
+        if values[lower.name] > SLACK_TOLERANCE:
+            amount = values[lower.name]
+            rows.append(("lnc_lower", metabolite_id, amount, "ln(mol/L)", low, low - amount))
+        if values[upper.name] > SLACK_TOLERANCE:
+            amount = values[upper.name]
+            rows.append(("lnc_upper", metabolite_id, amount, "ln(mol/L)", high, high + amount))
+    report = pd.DataFrame(rows, columns=REPORT_COLUMNS)
+    report = report.sort_values("relaxation", ascending=False, ignore_index=True)
+    logger.info(
+        "environment %s: smallest relaxation has %d changes, cost %.4g kJ/mol",
+        env_name, len(report), solution.objective,
+    )
+    return report
+
+
+def apply_relaxation(
+    report: pd.DataFrame,
+    model: cobra.Model,
+    energies: ReactionEnergies,
+    physiology: Mapping[str, Any],
+    environment: Mapping[str, Any],
+    env_name: str,
+) -> tuple[ReactionEnergies, dict[str, Any]]:
+    """Reaction energies and environment with the relaxation of ``report`` applied.
+
+    dG'0 rows move the reaction's mean to the relaxed value (its uncertainty is kept); ln c
+    rows widen the metabolite's range, written as an environment ``concentrations`` entry
+    [low, high] in mol/L. The inputs are not modified.
+    """
+    unknown = sorted(set(report["kind"]) - {"dg0", "lnc_lower", "lnc_upper"})
+    if unknown:
+        raise ValueError(f"relaxation report: unknown kind(s) {unknown}")
+    table = energies.table.copy()
+    relaxed_environment = copy.deepcopy(dict(environment))
+    bounds = ln_concentration_bounds(model, physiology, environment, env_name)
+    concentrations = dict(relaxed_environment.get("concentrations") or {})
+    widened: dict[str, list[float]] = {}
+    for row in report.itertuples():
+        if row.kind == "dg0":
+            if row.id not in table.index:
+                raise ValueError(f"relaxation report: unknown reaction {row.id!r}")
+            table.loc[row.id, "dg0_mean_kJ"] = row.relaxed
+            continue
+        if row.id not in bounds:
+            raise ValueError(f"relaxation report: unknown metabolite {row.id!r}")
+        pair = widened.setdefault(row.id, list(bounds[row.id]))
+        pair[0 if row.kind == "lnc_lower" else 1] = row.relaxed
+    for metabolite_id, (low, high) in widened.items():
+        concentrations[metabolite_id] = [math.exp(low), math.exp(high)]
+    if widened:
+        relaxed_environment["concentrations"] = concentrations
+    relaxed = ReactionEnergies(
+        table=table, sqrt_cov=energies.sqrt_cov.copy(), unmapped=dict(energies.unmapped)
+    )
+    return relaxed, relaxed_environment
