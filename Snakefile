@@ -11,6 +11,9 @@ from kinetigen.config import validate_config
 configfile: "config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 # Types, unknown keys and defaults (JSON Schema), then ids checked against the model:
 # bad input fails here, before any job starts.
 validate_config(config)
@@ -21,6 +24,8 @@ include: "workflow/rules/thermo.smk"
 include: "workflow/rules/sampling.smk"
 include: "workflow/rules/kinetics.smk"
 include: "workflow/rules/training.smk"
+include: "workflow/rules/validation.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:
@@ -43,4 +48,7 @@ rule all:
             env=HELDOUT if config["training"]["per_environment"] else [],
             seed=config["training"]["seeds"],
         ),
+        expand("results/validation/{env}/summary.json", env=ENVIRONMENTS),
+        "results/validation/bioreactor/summary.csv",
+        expand("results/figures/{name}.png", name=FIGURES),
     default_target: True

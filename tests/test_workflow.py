@@ -100,6 +100,15 @@ def test_tiny_run_writes_every_output(tiny_run):
     }
     per_env = results / "training" / "per-environment" / "acetate_aerobic" / "seed0"
     assert (per_env / "incidence.csv").exists()
+    for env in ("glucose_aerobic", "acetate_aerobic"):
+        perturbation = pd.read_csv(results / "validation" / env / "perturbation.csv")
+        assert set(perturbation["group"]) <= {"generated", "oracle", "invalid"}
+        assert {"returned", "time_to_return_h", "max_deviation"} <= set(perturbation.columns)
+    bioreactor = pd.read_csv(results / "validation" / "bioreactor" / "summary.csv")
+    assert len(bioreactor) >= 1 and bioreactor["status"].notna().all()
+    for name in ("thermo", "training", "lambda_max", "perturbation", "transfer", "bioreactor"):
+        for suffix in (".png", ".pdf"):
+            assert (results / "figures" / f"{name}{suffix}").stat().st_size > 1000
 
 
 def _would_run(workdir: Path, config: dict) -> dict[str, int]:
@@ -145,7 +154,7 @@ ORDER = [
         (
             lambda c: c["kinetics"]["oracle"].update(n_parameter_sets=300),
             "oracle_baseline",
-            ORDER[:5] + ["train", "train_per_environment", "evaluate_generator"],
+            ORDER[:5] + ["train", "train_per_environment", "evaluate_generator", "bioreactor"],
         ),
         (lambda c: c["training"].update(max_generations=3), "train", ORDER[:7]),
     ],

@@ -18,8 +18,17 @@ def plot_dg_ranges(variability: dict[str, pd.DataFrame]) -> plt.Figure:
         for env, table in variability.items()
     }
     reactions = sorted(set().union(*(frame.index for frame in ranges.values())))
-    if not reactions:
-        raise ValueError("no dG ranges in the variability tables (was variability switched off?)")
+    if not reactions:  # variability analysis switched off (tfa.variability: false)
+        figure, axis = plt.subplots(figsize=(6, 2))
+        axis.text(
+            0.5,
+            0.5,
+            "no variability analysis in this run (tfa.variability: false)",
+            ha="center",
+            va="center",
+        )
+        axis.set_axis_off()
+        return figure
     height = max(4.0, 0.16 * len(reactions) + 1.5)
     figure, axis = plt.subplots(figsize=(7.5, height))
     offsets = np.linspace(-0.3, 0.3, len(ranges)) if len(ranges) > 1 else [0.0]

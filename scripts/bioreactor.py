@@ -1,0 +1,35 @@
+"""Snakemake script: batch-culture simulation of generated models."""
+
+import pandas as pd
+
+from kinetigen.io import write_csv
+from kinetigen.logs import setup_logging
+from kinetigen.network import load_network
+from kinetigen.seeds import derive_seed
+from kinetigen.validation.stage import bioreactor_validation, validation_models
+
+smk = snakemake  # noqa: F821 (injected by Snakemake)
+log = setup_logging(smk.log[0])
+params = smk.params
+settings = params.config["validation"]["bioreactor"]
+env = settings["environment"]
+model, (generated, *_unused) = validation_models(
+    load_network(params.model, solver=params.solver),
+    pd.read_parquet(smk.input.samples),
+    pd.read_csv(smk.input.parameters),
+    pd.read_csv(smk.input.attainability),
+    None,  # no control groups in the bioreactor
+    params.config,
+    smk.input.generator,
+    env,
+    n_generated=settings["n_models"],
+    n_control=0,
+    seed=derive_seed(params.seed, "bioreactor", env),
+    oracle_seed=0,
+)
+courses, summary = bioreactor_validation(model, generated, settings)
+write_csv(courses, smk.output.time_courses)
+write_csv(summary, smk.output.summary)
+log.info(
+    "%s: status of %d models: %s", env, len(summary), summary["status"].value_counts().to_dict()
+)

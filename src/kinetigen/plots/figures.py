@@ -1,0 +1,159 @@
+"""The paper's figures, each drawn from tables in results/ (one function per figure)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from kinetigen.plots.common import COLOURS
+
+
+def plot_training_curves(histories: dict[str, list[pd.DataFrame]]) -> plt.Figure:
+    """Worst training environment's centre incidence vs model evaluations: median and IQR
+    over seeds, one line per method. ``histories`` maps a method to its runs' history tables."""
+    figure, axis = plt.subplots(figsize=(6.5, 4.0))
+    for method, runs in histories.items():
+        grids, curves = [], []
+        for history in runs:
+            prefix = (
+                "monitor_incidence:"
+                if any(c.startswith("monitor_incidence:") for c in history.columns)
+                else "centre_incidence:"
+            )
+            worst = history[[c for c in history.columns if c.startswith(prefix)]].min(axis=1)
+            grids.append(history["model_evaluations"].to_numpy(float))
+            curves.append(worst.to_numpy(float))
+        grid = np.linspace(0, min(g[-1] for g in grids), 100)
+        values = np.array([np.interp(grid, g, c) for g, c in zip(grids, curves, strict=True)])
+        colour = COLOURS.get(method)
+        median = np.median(values, axis=0)
+        axis.plot(grid, median, color=colour, label=f"{method} (n={len(runs)})")
+        if len(runs) > 1:
+            low, high = np.percentile(values, [25, 75], axis=0)
+            axis.fill_between(grid, low, high, color=colour, alpha=0.25, linewidth=0)
+    axis.set_xlabel("model evaluations (Jacobians)")
+    axis.set_ylabel("incidence in the worst training environment")
+    axis.set_ylim(-0.02, 1.02)
+    axis.set_title("Training: median and interquartile range over seeds")
+    axis.legend(frameon=False, loc="lower right")
+    return figure
+
+
+def plot_lambda_distributions(
+    generated: dict[str, np.ndarray], oracle: dict[str, np.ndarray], thresholds: dict[str, float]
+) -> plt.Figure:
+    """Histograms of lambda_max (symmetric log axis) per environment, generator vs ORACLE."""
+    envs = list(oracle)
+    columns = min(3, len(envs))
+    rows = int(np.ceil(len(envs) / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
+    bins = np.concatenate([-np.logspace(4, -2, 30), np.logspace(-2, 4, 30)])
+    for axis, env in zip(axes.flat, envs, strict=False):
+        for label, values, colour in (
+            ("ORACLE", oracle[env], COLOURS["oracle"]),
+            ("generator", generated.get(env, np.array([])), COLOURS["generated"]),
+        ):
+            finite = np.clip(values[np.isfinite(values)], -1e4, 1e4)
+            if finite.size:
+                axis.hist(
+                    finite,
+                    bins=bins,
+                    density=True,
+                    histtype="step",
+                    linewidth=1.5,
+                    color=colour,
+                    label=label,
+                )
+        axis.axvline(thresholds[env], color="black", linestyle="--", linewidth=1, label="threshold")
+        axis.set_xscale("symlog", linthresh=1e-2)
+        axis.set_title(env)
+        axis.set_xlabel("largest eigenvalue real part lambda_max (1/h)")
+        axis.set_ylabel("density")
+    for axis in list(axes.flat)[len(envs) :]:
+        axis.set_visible(False)
+    axes.flat[0].legend(frameon=False, fontsize=8)
+    figure.suptitle("lambda_max of generated vs ORACLE models (left of the dashed line: valid)")
+    figure.tight_layout()
+    return figure
+
+
+def plot_return_fractions(summary: pd.DataFrame) -> plt.Figure:
+    """Fraction of perturbations after which models returned, per group, magnitude and
+    environment. ``summary`` has env, group, magnitude, fraction_returned."""
+    envs = list(dict.fromkeys(summary["env"]))
+    groups = [g for g in ("generated", "oracle", "invalid") if g in set(summary["group"])]
+    magnitudes = sorted(summary["magnitude"].unique())
+    figure, axes = plt.subplots(
+        1, len(magnitudes), figsize=(4.5 * len(magnitudes), 3.8), squeeze=False, sharey=True
+    )
+    width = 0.8 / len(groups)
+    for axis, magnitude in zip(axes.flat, magnitudes, strict=True):
+        subset = summary[summary["magnitude"] == magnitude]
+        for k, group in enumerate(groups):
+            values = subset[subset["group"] == group].set_index("env").reindex(envs)
+            axis.bar(
+                np.arange(len(envs)) + k * width,
+                values["fraction_returned"],
+                width,
+                color=COLOURS[group],
+                label=group,
+            )
+        axis.set_xticks(
+            np.arange(len(envs)) + width * (len(groups) - 1) / 2, envs, rotation=45, ha="right"
+        )
+        axis.set_title(f"perturbation ±{magnitude:.0%}")
+        axis.set_ylim(0, 1.05)
+    axes.flat[0].set_ylabel("fraction of perturbations returned")
+    axes.flat[0].legend(frameon=False)
+    figure.suptitle("Return to steady state within one doubling time (1 % tolerance)")
+    figure.tight_layout()
+    return figure
+
+
+def plot_transfer_matrix(incidence: pd.DataFrame) -> plt.Figure:
+    """Heat map of incidence: environments (rows) x generator kinds (columns), with the
+    split (train / held-out) in the row labels. ``incidence`` has env, split, kind,
+    incidence."""
+    table = incidence.pivot_table(index="env", columns="kind", values="incidence")
+    splits = incidence.drop_duplicates("env").set_index("env")["split"]
+    figure, axis = plt.subplots(figsize=(1.6 * table.shape[1] + 3, 0.5 * table.shape[0] + 1.5))
+    image = axis.imshow(table.to_numpy(float), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    for (i, j), value in np.ndenumerate(table.to_numpy(float)):
+        if np.isfinite(value):
+            axis.text(
+                j,
+                i,
+                f"{value:.2f}",
+                ha="center",
+                va="center",
+                color="white" if value < 0.6 else "black",
+                fontsize=9,
+            )
+    axis.set_xticks(range(table.shape[1]), table.columns, rotation=20, ha="right")
+    axis.set_yticks(
+        range(table.shape[0]), [f"{env} ({splits.get(env, '?')})" for env in table.index]
+    )
+    figure.colorbar(image, ax=axis, label="incidence (fraction of models valid)")
+    axis.set_title("Environment transfer: incidence per environment and generator")
+    return figure
+
+
+def plot_bioreactor(time_courses: pd.DataFrame, substrate_columns: list[str]) -> plt.Figure:
+    """Biomass and extracellular concentrations over time, one thin line per model."""
+    panels = ["biomass_gDW_per_L", *substrate_columns]
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.5), squeeze=False)
+    for axis, column in zip(axes.flat, panels, strict=True):
+        for _, course in time_courses.groupby("model"):
+            axis.plot(
+                course["time_h"], course[column], color=COLOURS["generated"], alpha=0.4, linewidth=1
+            )
+        axis.set_xlabel("time (h)")
+        axis.set_ylabel(
+            "biomass (gDW/L)"
+            if column == panels[0]
+            else column.replace("_mmol_per_L", "") + " (mmol/L)"
+        )
+    figure.suptitle("Batch culture of generated models (one line per model)")
+    figure.tight_layout()
+    return figure

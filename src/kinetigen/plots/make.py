@@ -1,0 +1,97 @@
+"""Draw every figure from the workflow's result files (what the ``figures`` rule runs)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kinetigen.plots.common import save_figure
+from kinetigen.plots.figures import (
+    plot_bioreactor,
+    plot_lambda_distributions,
+    plot_return_fractions,
+    plot_training_curves,
+    plot_transfer_matrix,
+)
+from kinetigen.plots.thermo import plot_dg_ranges
+
+
+def _env_of(path: str) -> str:
+    """results/{envs|validation}/{env}/file -> env."""
+    return Path(path).parent.name
+
+
+def _run_of(path: str) -> tuple[str, str]:
+    """results/training/{method}/seed{seed}/file or .../per-environment/{env}/seed{s}/file."""
+    parts = Path(path).parts
+    index = parts.index("training")
+    kind = parts[index + 1]
+    if kind == "per-environment":
+        return kind, parts[index + 2]
+    return kind, parts[index + 2]
+
+
+def make_figures(inputs: Mapping[str, Sequence[str] | str], outputs: Mapping[str, str]) -> None:
+    """``inputs``: variability, histories, oracle, oracle_summaries, models, perturbation,
+    incidence (lists of paths) and bioreactor (a path). ``outputs``: PNG path per figure
+    (thermo, training, lambda_max, perturbation, transfer, bioreactor); PDFs go beside."""
+    variability = {_env_of(p): pd.read_csv(p) for p in inputs["variability"]}
+    save_figure(plot_dg_ranges(variability), outputs["thermo"])
+
+    histories: dict[str, list[pd.DataFrame]] = {}
+    for path in inputs["histories"]:
+        kind, _ = _run_of(path)
+        if kind != "per-environment":
+            histories.setdefault(kind, []).append(pd.read_csv(path))
+    save_figure(plot_training_curves(histories), outputs["training"])
+
+    oracle = {_env_of(p): pd.read_csv(p)["lambda_max"].to_numpy(float) for p in inputs["oracle"]}
+    generated, thresholds = {}, {}
+    for path in inputs["models"]:
+        models = pd.read_csv(path)
+        sampled = models[models["group"] == "sampled"]
+        generated[_env_of(path)] = sampled["lambda_max"].to_numpy(float)
+        thresholds[_env_of(path)] = float(models["threshold"].median())
+    save_figure(plot_lambda_distributions(generated, oracle, thresholds), outputs["lambda_max"])
+
+    returns = []
+    for path in inputs["perturbation"]:
+        table = pd.read_csv(path)
+        fractions = table.groupby(["group", "magnitude"])["returned"].mean().reset_index()
+        returns.append(
+            fractions.rename(columns={"returned": "fraction_returned"}).assign(env=_env_of(path))
+        )
+    save_figure(plot_return_fractions(pd.concat(returns)), outputs["perturbation"])
+
+    rows = []
+    for path in inputs["incidence"]:
+        kind, detail = _run_of(path)
+        table = pd.read_csv(path)
+        table = table[~table["env"].astype(str).str.startswith("all:")]
+        label = f"per-environment ({detail})" if kind == "per-environment" else f"{kind} (one)"
+        rows += [
+            {"env": r.env, "split": r.split, "kind": label, "incidence": r.incidence}
+            for r in table.itertuples()
+        ]
+    for path in inputs["oracle_summaries"]:
+        summary = json.loads(Path(path).read_text())
+        rows.append(
+            {
+                "env": _env_of(path),
+                "split": np.nan,
+                "kind": "ORACLE",
+                "incidence": summary["incidence"],
+            }
+        )
+    transfer = pd.DataFrame(rows)
+    splits = transfer.dropna(subset=["split"]).drop_duplicates("env").set_index("env")["split"]
+    transfer["split"] = transfer["env"].map(splits).fillna("?")
+    save_figure(plot_transfer_matrix(transfer), outputs["transfer"])
+
+    courses = pd.read_csv(inputs["bioreactor"])
+    columns = [c for c in courses.columns if c.endswith("_mmol_per_L")][:3]
+    save_figure(plot_bioreactor(courses, columns), outputs["bioreactor"])

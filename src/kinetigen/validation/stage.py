@@ -1,0 +1,112 @@
+"""The validation stage as the workflow runs it: pick the models, test them, simulate them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import cobra
+import numpy as np
+import pandas as pd
+
+from kinetigen.generator import load_generator
+from kinetigen.kinetics import ParameterSpace, build_kinetic_model
+from kinetigen.validation.bioreactor import BioreactorSettings, simulate_ensemble
+from kinetigen.validation.ensembles import ModelSet, generated_models, oracle_models
+from kinetigen.validation.perturbation import perturbation_tests, return_summary
+
+log = logging.getLogger(__name__)
+
+
+def screened_positions(attainability: pd.DataFrame) -> list[int]:
+    """Attainable screened steady states, or all screened ones if none is attainable."""
+    kept = attainability.loc[attainability["attainable"], "steady_state"]
+    return sorted(int(p) for p in (kept if len(kept) else attainability["steady_state"]))
+
+
+def validation_models(
+    cobra_model: cobra.Model,
+    samples: pd.DataFrame,
+    parameters: pd.DataFrame,
+    attainability: pd.DataFrame,
+    oracle: pd.DataFrame | None,
+    config: Mapping[str, Any],
+    generator_path: str,
+    env: str,
+    n_generated: int,
+    n_control: int,
+    seed: int,
+    oracle_seed: int,
+):
+    """The kinetic model of ``env`` and its model groups: generated valid models,
+    ORACLE-valid models, invalid (too slow or unstable) ORACLE models, and last an unfiltered
+    batch of 1000 generated models (group "sampled", for the lambda_max distribution)."""
+    model = build_kinetic_model(cobra_model, samples, config, env)
+    generator, encoder, _ = load_generator(generator_path)
+    space = ParameterSpace(parameters)
+    positions = screened_positions(attainability)
+    generated = generated_models(
+        generator, encoder, model, samples, space, positions, n_generated, seed
+    )
+    sampled = generated_models(
+        generator,
+        encoder,
+        model,
+        samples,
+        space,
+        positions,
+        1000,
+        seed + 1,
+        only_valid=False,
+        max_draws=1000,
+    )
+    sampled.group = "sampled"
+    controls = [
+        oracle_models(
+            model,
+            oracle,
+            valid,
+            n_control,
+            oracle_seed,
+            config["kinetics"]["oracle"]["batch_size"],
+            config["kinetics"]["oracle"]["n_parameter_sets"],
+        )
+        for valid in (True, False)
+        if n_control > 0
+    ]
+    return model, [generated, *controls, sampled]
+
+
+def perturbation_validation(
+    model, model_sets: list[ModelSet], settings: Mapping[str, Any], seed: int
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Perturbation table and a JSON summary (fraction returned per group and magnitude)."""
+    table = perturbation_tests(
+        model,
+        [s for s in model_sets if len(s) and s.group != "sampled"],
+        magnitudes=list(settings["magnitudes"]),
+        n_perturbations=settings["n_perturbations"],
+        tolerance=settings["tolerance"],
+        return_time_factor=settings["return_time_factor"],
+        seed=seed,
+        processes=settings["processes"],
+    )
+    fractions = return_summary(table)
+    summary = {
+        "environment": model.environment,
+        "models": {s.group: len(s) for s in model_sets},
+        "return": fractions.to_dict(orient="records"),
+    }
+    return table, summary
+
+
+def bioreactor_validation(
+    model, generated: ModelSet, settings: Mapping[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Batch-culture time courses and per-model summary for the generated models."""
+    bioreactor = BioreactorSettings.from_config({"validation": {"bioreactor": dict(settings)}})
+    pairs = list(zip(generated.positions.tolist(), list(generated.ln_km), strict=True))
+    courses, summary = simulate_ensemble(model, pairs, bioreactor)
+    summary["lambda_max"] = np.asarray(generated.lambda_max)[: len(summary)]
+    return courses, summary

@@ -1,0 +1,38 @@
+FIGURES = ["thermo", "training", "lambda_max", "perturbation", "transfer", "bioreactor"]
+TRAINING_RUNS = expand(
+    "results/training/{method}/seed{seed}",
+    method=config["training"]["methods"],
+    seed=config["training"]["seeds"],
+) + expand(
+    "results/training/per-environment/{env}/seed{seed}",
+    env=HELDOUT if config["training"]["per_environment"] else [],
+    seed=config["training"]["seeds"],
+)
+
+
+rule figures:
+    """Every figure of the paper, redrawn from results/ (PNG, with a PDF beside each)."""
+    input:
+        variability=expand("results/envs/{env}/variability.csv", env=ENVIRONMENTS),
+        histories=[f"{run}/history.csv" for run in TRAINING_RUNS],
+        incidence=[f"{run}/incidence.csv" for run in TRAINING_RUNS],
+        oracle=expand("results/envs/{env}/oracle.csv", env=ENVIRONMENTS),
+        oracle_summaries=expand("results/envs/{env}/oracle_summary.json", env=ENVIRONMENTS),
+        models=expand("results/validation/{env}/models.csv", env=ENVIRONMENTS),
+        perturbation=expand("results/validation/{env}/perturbation.csv", env=ENVIRONMENTS),
+        bioreactor="results/validation/bioreactor/time_courses.csv",
+    output:
+        **{
+            name: report(
+                f"results/figures/{name}.png",
+                caption=f"../report/{name}.rst",
+                category="Figures",
+            )
+            for name in FIGURES
+        },
+    log:
+        "results/logs/figures.log",
+    conda:
+        "../../envs/kinetigen.yaml"
+    script:
+        "../../scripts/figures.py"

@@ -1,0 +1,74 @@
+VALIDATION = config["validation"]
+VALIDATED_GENERATOR = (
+    f"results/training/{VALIDATION['method']}/seed{config['training']['seeds'][0]}/generator.pt"
+)
+
+
+def validation_config():
+    return dict(kinetics_config("oracle"), validation=VALIDATION)
+
+
+def bioreactor_config():
+    # The bioreactor simulates generated models only: ORACLE settings must not rerun it.
+    return dict(kinetics_config(), validation={"bioreactor": VALIDATION["bioreactor"]})
+
+
+rule perturbation_tests:
+    """Perturb generated, ORACLE-valid and invalid models; do they return to steady state?"""
+    input:
+        model_files(),
+        samples=steady_states,
+        parameters="results/kinetic/parameters.csv",
+        attainability="results/envs/{env}/attainability.csv",
+        oracle="results/envs/{env}/oracle.csv",
+        generator=VALIDATED_GENERATOR,
+    output:
+        table="results/validation/{env}/perturbation.csv",
+        models="results/validation/{env}/models.csv",
+        summary="results/validation/{env}/summary.json",
+    params:
+        **NETWORK_PARAMS,
+        config=validation_config(),
+        seed=config["seed"],
+    threads: VALIDATION["processes"]
+    log:
+        "results/logs/perturbation_tests/{env}.log",
+    benchmark:
+        "results/benchmarks/perturbation_tests/{env}.tsv"
+    resources:
+        mem_mb=8000,
+        runtime=240,
+    conda:
+        "../../envs/kinetigen.yaml"
+    script:
+        "../../scripts/perturbation_tests.py"
+
+
+rule bioreactor:
+    """Batch culture to substrate exhaustion for an ensemble of generated models."""
+    input:
+        model_files(),
+        samples=f"results/envs/{VALIDATION['bioreactor']['environment']}/steady_states.parquet",
+        parameters="results/kinetic/parameters.csv",
+        attainability=(
+            f"results/envs/{VALIDATION['bioreactor']['environment']}/attainability.csv"
+        ),
+        generator=VALIDATED_GENERATOR,
+    output:
+        time_courses="results/validation/bioreactor/time_courses.csv",
+        summary="results/validation/bioreactor/summary.csv",
+    params:
+        **NETWORK_PARAMS,
+        config=bioreactor_config(),
+        seed=config["seed"],
+    log:
+        "results/logs/bioreactor.log",
+    benchmark:
+        "results/benchmarks/bioreactor.tsv"
+    resources:
+        mem_mb=8000,
+        runtime=240,
+    conda:
+        "../../envs/kinetigen.yaml"
+    script:
+        "../../scripts/bioreactor.py"
