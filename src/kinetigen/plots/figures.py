@@ -40,15 +40,21 @@ def plot_training_curves(histories: dict[str, list[pd.DataFrame]]) -> plt.Figure
     return figure
 
 
+def _signed_log(values: np.ndarray) -> np.ndarray:
+    """sign(x) log10(1 + |x|): spreads lambda_max from -1e4 to 1e4 1/h over one readable axis."""
+    return np.sign(values) * np.log10(1.0 + np.abs(values))
+
+
 def plot_lambda_distributions(
     generated: dict[str, np.ndarray], oracle: dict[str, np.ndarray], thresholds: dict[str, float]
 ) -> plt.Figure:
-    """Histograms of lambda_max (symmetric log axis) per environment, generator vs ORACLE."""
+    """Histograms of lambda_max (signed log axis) per environment, generator vs ORACLE."""
     envs = list(oracle)
     columns = min(3, len(envs))
     rows = int(np.ceil(len(envs) / columns))
     figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
-    bins = np.concatenate([-np.logspace(4, -2, 30), np.logspace(-2, 4, 30)])
+    bins = np.linspace(-4.5, 4.5, 61)
+    ticks = np.array([-1e4, -1e2, -1.0, 0.0, 1.0, 1e2, 1e4])
     for axis, env in zip(axes.flat, envs, strict=False):
         for label, values, colour in (
             ("ORACLE", oracle[env], COLOURS["oracle"]),
@@ -57,23 +63,31 @@ def plot_lambda_distributions(
             finite = np.clip(values[np.isfinite(values)], -1e4, 1e4)
             if finite.size:
                 axis.hist(
-                    finite,
+                    _signed_log(finite),
                     bins=bins,
-                    density=True,
                     histtype="step",
                     linewidth=1.5,
                     color=colour,
                     label=label,
+                    weights=np.full(finite.size, 1 / finite.size),
                 )
-        axis.axvline(thresholds[env], color="black", linestyle="--", linewidth=1, label="threshold")
-        axis.set_xscale("symlog", linthresh=1e-2)
+        axis.axvline(
+            _signed_log(np.array(thresholds[env])),
+            color="black",
+            linestyle="--",
+            linewidth=1,
+            label="threshold",
+        )
+        axis.set_xticks(_signed_log(ticks), ["-1e4", "-100", "-1", "0", "1", "100", "1e4"])
         axis.set_title(env)
-        axis.set_xlabel("largest eigenvalue real part lambda_max (1/h)")
-        axis.set_ylabel("density")
+        axis.set_xlabel("lambda_max (1/h, signed log scale)")
+        axis.set_ylabel("fraction of models")
     for axis in list(axes.flat)[len(envs) :]:
         axis.set_visible(False)
     axes.flat[0].legend(frameon=False, fontsize=8)
-    figure.suptitle("lambda_max of generated vs ORACLE models (left of the dashed line: valid)")
+    figure.suptitle(
+        "Largest Jacobian eigenvalue of generated vs ORACLE models (valid: left of ---)"
+    )
     figure.tight_layout()
     return figure
 
@@ -105,7 +119,7 @@ def plot_return_fractions(summary: pd.DataFrame) -> plt.Figure:
         axis.set_title(f"perturbation ±{magnitude:.0%}")
         axis.set_ylim(0, 1.05)
     axes.flat[0].set_ylabel("fraction of perturbations returned")
-    axes.flat[0].legend(frameon=False)
+    axes.flat[-1].legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0), title="models")
     figure.suptitle("Return to steady state within one doubling time (1 % tolerance)")
     figure.tight_layout()
     return figure
