@@ -7,8 +7,10 @@ from pathlib import Path
 
 import cobra
 import pytest
+import torch
 import yaml
 
+from kinetigen.es.toy import make_toy_setup
 from kinetigen.network import load_network
 from kinetigen.thermo import ReactionEnergies, reaction_energies
 
@@ -47,3 +49,18 @@ def textbook_energies(_textbook: cobra.Model, _default_config: dict) -> Reaction
         _default_config["thermo"],
         _default_config["biomass_reaction"],
     )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def single_thread():
+    """Tiny tensors on a shared 2-core machine: extra torch threads only add contention."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def toy():
+    """The evolution-strategy toy problem (kinetigen.es.toy)."""
+    return make_toy_setup(n_species=4, steady_states_per_environment=5, seed=3)

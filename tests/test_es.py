@@ -24,21 +24,7 @@ from kinetigen.es import (
     project_mean_step,
     rank_utilities,
 )
-from kinetigen.es.toy import make_toy_setup
 from kinetigen.generator import ConditionEncoder, Generator, flatten_parameters
-
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def toy():
-    return make_toy_setup(n_species=4, steady_states_per_environment=5, seed=3)
 
 
 def make_problem(toy, mode="conditional", models=20, names=None, **kwargs):

@@ -18,16 +18,6 @@ from kinetigen.generator import (
     unflatten_parameters,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    # Tiny tensors on a shared 2-core machine: extra threads only add contention.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 LOWER = torch.tensor([-14.0, -10.0, -5.0, -20.0, -3.0], dtype=torch.float64)
 UPPER = torch.tensor([0.0, -2.0, 1.0, -19.5, 3.0], dtype=torch.float64)
 

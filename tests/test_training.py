@@ -22,20 +22,6 @@ from kinetigen.es import (
 from kinetigen.es.toy import make_toy_setup
 from kinetigen.generator import ConditionEncoder, Generator, flatten_parameters
 
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def toy():
-    return make_toy_setup(n_species=4, steady_states_per_environment=5, seed=3)
-
-
 TRAIN = ["toy_glucose", "toy_acetate", "toy_succinate"]
 
 
