@@ -32,10 +32,11 @@ trained = train_generator(
     monitor_models=params.get("monitor_models"),
 )
 write_csv(trained.result.history, smk.output.history)
-save_generator(
-    smk.output.generator,
-    trained.generator,
-    trained.result.weights,
-    trained.encoder,
-    trained.metadata,
-)
+if "generator" in smk.output.keys():  # benchmark runs keep only their history
+    save_generator(
+        smk.output.generator,
+        trained.generator,
+        trained.result.weights,
+        trained.encoder,
+        trained.metadata,
+    )
