@@ -3,7 +3,7 @@
 import pandas as pd
 import torch
 
-from kinetigen.es.kinetic import evaluate_saved
+from kinetigen.es.kinetic import evaluate_saved, read_environment_tables
 from kinetigen.io import write_csv
 from kinetigen.logs import setup_logging
 from kinetigen.network import load_network
@@ -13,12 +13,14 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(smk.log[0])
 torch.set_num_threads(smk.threads)
 params = smk.params
-environments = params.environments
+samples, attainability = read_environment_tables(
+    params.environments, smk.input.samples, smk.input.attainability
+)
 incidence = evaluate_saved(
     load_network(params.model, solver=params.solver),
-    {env: pd.read_parquet(path) for env, path in zip(environments, smk.input.samples, strict=True)},
+    samples,
     pd.read_csv(smk.input.parameters),
-    {env: pd.read_csv(p) for env, p in zip(environments, smk.input.attainability, strict=True)},
+    attainability,
     params.config,
     smk.input.generator,
     heldout_names=params.heldout,

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from kinetigen.es.kinetic import train_generator
+from kinetigen.es.kinetic import read_environment_tables, train_generator
 from kinetigen.generator import save_generator
 from kinetigen.io import write_csv
 from kinetigen.logs import setup_logging
@@ -15,13 +15,15 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(smk.log[0])
 torch.set_num_threads(smk.threads)
 params = smk.params
-environments = params.environments
+samples, attainability = read_environment_tables(
+    params.environments, smk.input.samples, smk.input.attainability
+)
 Path(params.checkpoint).parent.mkdir(parents=True, exist_ok=True)
 trained = train_generator(
     load_network(params.model, solver=params.solver),
-    {env: pd.read_parquet(path) for env, path in zip(environments, smk.input.samples, strict=True)},
+    samples,
     pd.read_csv(smk.input.parameters),
-    {env: pd.read_csv(p) for env, p in zip(environments, smk.input.attainability, strict=True)},
+    attainability,
     params.config,
     method=smk.wildcards.get("method", "trnes"),
     seed=int(smk.wildcards.seed),

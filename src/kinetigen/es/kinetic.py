@@ -42,6 +42,16 @@ class NoAttainableSteadyStates(ValueError):
     """No training environment has a steady state where validity can be reached."""
 
 
+def read_environment_tables(
+    environments: Sequence[str], samples: Sequence[str], attainability: Sequence[str]
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Steady states and attainability tables per environment, from the rule's input paths."""
+    return (
+        {env: pd.read_parquet(path) for env, path in zip(environments, samples, strict=True)},
+        {env: pd.read_csv(path) for env, path in zip(environments, attainability, strict=True)},
+    )
+
+
 def attainable_positions(attainability: pd.DataFrame) -> list[int]:
     """Positions of the steady states the attainability screen kept."""
     return sorted(int(p) for p in attainability.loc[attainability["attainable"], "steady_state"])
