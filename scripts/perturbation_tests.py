@@ -2,11 +2,15 @@
 
 import pandas as pd
 
-from kinetigen.io import write_csv, write_json
+from kinetigen.io import write_csv, write_json, write_parquet
 from kinetigen.logs import setup_logging
 from kinetigen.network import load_network
 from kinetigen.seeds import derive_seed
-from kinetigen.validation.stage import perturbation_validation, validation_models
+from kinetigen.validation.stage import (
+    perturbation_validation,
+    tested_parameters,
+    validation_models,
+)
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(smk.log[0])
@@ -31,6 +35,7 @@ table, summary = perturbation_validation(
     model, model_sets, settings, derive_seed(params.seed, "perturbation", env)
 )
 write_csv(pd.concat([s.table() for s in model_sets]), smk.output.models)
+write_parquet(tested_parameters(model, model_sets), smk.output.parameters)
 write_csv(table, smk.output.table)
 write_json(summary, smk.output.summary)
 log.info("%s: fraction returned\n%s", env, pd.DataFrame(summary["return"]).to_string())

@@ -7,9 +7,32 @@ import json
 import numpy as np
 import pandas as pd
 
-from kinetigen.plots.make import make_figures
+from kinetigen.kinetics import build_kinetic_model
+from kinetigen.kinetics.synthetic import TOY_CONFIG, toy_network, toy_steady_states
+from kinetigen.plots.make import km_saturation_values, make_figures
+from kinetigen.validation.ensembles import ModelSet
 
 ENVS = ("env_a", "env_b")
+FIGURES = ("thermo", "training", "lambda_max", "km", "perturbation", "transfer", "bioreactor")
+
+
+def _toy_model_sets(rng):
+    """Generated and ORACLE-valid model sets of the toy kinetic model (two steady states)."""
+    model = build_kinetic_model(toy_network(), toy_steady_states(2), TOY_CONFIG, "toy")
+    sets = []
+    for group, n in (("generated", 20), ("oracle", 10), ("invalid", 5)):
+        positions = np.arange(n) % 2
+        saturation = rng.uniform(0.01, 0.99, size=(n, len(model.parameters)))
+        sets.append(
+            ModelSet(
+                group,
+                positions,
+                model.ln_km_from_saturation(saturation, positions),
+                rng.normal(-10, 2, n),
+                model.threshold[positions],
+            )
+        )
+    return model, sets
 
 
 def _tiny_results(root):
@@ -23,9 +46,11 @@ def _tiny_results(root):
             "oracle",
             "oracle_summaries",
             "models",
+            "parameters",
             "perturbation",
         )
     }
+    model, model_sets = _toy_model_sets(rng)
     for env in ENVS:
         folder = root / "envs" / env
         folder.mkdir(parents=True)
@@ -73,7 +98,11 @@ def _tiny_results(root):
             ("oracle_summaries", "oracle_summary.json"),
         ):
             inputs[key].append(str(folder / name))
+        pd.concat([s.parameter_table(model) for s in model_sets]).to_parquet(
+            validation / "parameters.parquet"
+        )
         inputs["models"].append(str(validation / "models.csv"))
+        inputs["parameters"].append(str(validation / "parameters.parquet"))
         inputs["perturbation"].append(str(validation / "perturbation.csv"))
     for run in ("trnes/seed0", "trnes/seed1", "per-environment/env_b/seed0"):
         folder = root / "training" / run
@@ -101,15 +130,46 @@ def _tiny_results(root):
     (root / "validation" / "bioreactor").mkdir(parents=True)
     courses.to_csv(root / "validation" / "bioreactor" / "time_courses.csv", index=False)
     inputs["bioreactor"] = str(root / "validation" / "bioreactor" / "time_courses.csv")
+    (root / "kinetic").mkdir()
+    pd.DataFrame(
+        {
+            "name": model.parameter_names,
+            "ln_km_lower": np.log(1e-8),
+            "ln_km_upper": 0.0,
+        }
+    ).to_csv(root / "kinetic" / "parameters.csv", index=False)
+    inputs["km_space"] = str(root / "kinetic" / "parameters.csv")
     return inputs
 
 
 def test_every_figure_is_drawn_from_tiny_results(tmp_path):
     inputs = _tiny_results(tmp_path / "results")
-    names = ("thermo", "training", "lambda_max", "perturbation", "transfer", "bioreactor")
-    outputs = {name: str(tmp_path / "figures" / f"{name}.png") for name in names}
+    outputs = {name: str(tmp_path / "figures" / f"{name}.png") for name in FIGURES}
     make_figures(inputs, outputs)
     for path in outputs.values():
         png = tmp_path / "figures" / path.rsplit("/", 1)[1]
         assert png.stat().st_size > 5000  # a real picture, not an empty canvas
         assert png.with_suffix(".pdf").stat().st_size > 1000
+
+
+def test_km_saturation_values_line_up_with_the_model(tmp_path):
+    """The long table of the km figure: log10 Km in mol/L and sigma = x/(x+Km) per model and
+    parameter, for the generated and ORACLE-valid groups only."""
+    model, model_sets = _toy_model_sets(np.random.default_rng(1))
+    path = tmp_path / "validation" / "toy" / "parameters.parquet"
+    path.parent.mkdir(parents=True)
+    pd.concat([s.parameter_table(model) for s in model_sets]).to_parquet(path)
+    values = km_saturation_values(str(path))
+    assert set(values["env"]) == {"toy"}
+    assert set(values["group"]) == {"generated", "oracle"}
+    assert len(values) == (20 + 10) * len(model.parameters)
+    generated = model_sets[0]
+    row = values[(values["group"] == "generated") & (values["model"] == 3)].set_index("parameter")
+    parameters = model.parameter_names
+    np.testing.assert_allclose(row.loc[parameters, "log10_km_M"], generated.ln_km[3] / np.log(10.0))
+    concentration = np.exp(model.ln_concentration[generated.positions[3]])
+    concentration = concentration[model.layout.param_metabolite]
+    np.testing.assert_allclose(
+        row.loc[parameters, "saturation"],
+        concentration / (concentration + np.exp(generated.ln_km[3])),
+    )

@@ -104,9 +104,13 @@ def test_tiny_run_writes_every_output(tiny_run):
         perturbation = pd.read_csv(results / "validation" / env / "perturbation.csv")
         assert set(perturbation["group"]) <= {"generated", "oracle", "invalid"}
         assert {"returned", "time_to_return_h", "max_deviation"} <= set(perturbation.columns)
+        parameters = pd.read_parquet(results / "validation" / env / "parameters.parquet")
+        assert set(parameters["group"]) <= {"generated", "oracle", "invalid"}
+        assert parameters.filter(like="saturation:").stack().between(0, 1).all()
     bioreactor = pd.read_csv(results / "validation" / "bioreactor" / "summary.csv")
     assert len(bioreactor) >= 1 and bioreactor["status"].notna().all()
-    for name in ("thermo", "training", "lambda_max", "perturbation", "transfer", "bioreactor"):
+    names = ("thermo", "training", "lambda_max", "km", "perturbation", "transfer", "bioreactor")
+    for name in names:
         for suffix in (".png", ".pdf"):
             assert (results / "figures" / f"{name}{suffix}").stat().st_size > 1000
 

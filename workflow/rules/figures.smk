@@ -1,4 +1,4 @@
-FIGURES = ["thermo", "training", "lambda_max", "perturbation", "transfer", "bioreactor"]
+FIGURES = ["thermo", "training", "lambda_max", "km", "perturbation", "transfer", "bioreactor"]
 TRAINING_RUNS = expand(
     "results/training/{method}/seed{seed}",
     method=config["training"]["methods"],
@@ -19,6 +19,8 @@ rule figures:
         oracle=expand("results/envs/{env}/oracle.csv", env=ENVIRONMENTS),
         oracle_summaries=expand("results/envs/{env}/oracle_summary.json", env=ENVIRONMENTS),
         models=expand("results/validation/{env}/models.csv", env=ENVIRONMENTS),
+        parameters=expand("results/validation/{env}/parameters.parquet", env=ENVIRONMENTS),
+        km_space="results/kinetic/parameters.csv",
         perturbation=expand("results/validation/{env}/perturbation.csv", env=ENVIRONMENTS),
         bioreactor="results/validation/bioreactor/time_courses.csv",
     output:

@@ -25,6 +25,7 @@ rule perturbation_tests:
     output:
         table="results/validation/{env}/perturbation.csv",
         models="results/validation/{env}/models.csv",
+        parameters="results/validation/{env}/parameters.parquet",
         summary="results/validation/{env}/summary.json",
     params:
         **NETWORK_PARAMS,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from kinetigen.plots.common import COLOURS
 
@@ -169,5 +171,71 @@ def plot_bioreactor(time_courses: pd.DataFrame, substrate_columns: list[str]) ->
             else column.replace("_mmol_per_L", "") + " (mmol/L)"
         )
     figure.suptitle("Batch culture of generated models (one line per model)")
+    figure.tight_layout()
+    return figure
+
+
+def plot_km_saturation(
+    values: pd.DataFrame, km_bounds_M: tuple[float, float] | None = None
+) -> plt.Figure:
+    """Violins of log10 Km (mol/L, top) and of saturation sigma = x/(x+Km) (bottom) per
+    environment, generated valid models beside ORACLE-valid models (every Km of every model
+    pooled). ``values`` has env, group ("generated" or "oracle"), log10_km_M and saturation,
+    one row per model and parameter; ``km_bounds_M`` draws the configured Km range."""
+    envs = list(dict.fromkeys(values["env"]))
+    groups = [
+        (group, label)
+        for group, label in (("generated", "generator (valid)"), ("oracle", "ORACLE (valid)"))
+        if group in set(values["group"])
+    ]
+    figure, (km_axis, saturation_axis) = plt.subplots(
+        2, 1, figsize=(max(6.5, 1.5 * len(envs) + 2.5), 7.0), sharex=True
+    )
+    width = 0.8 / max(1, len(groups))
+    for k, (group, _) in enumerate(groups):
+        offset = (k - (len(groups) - 1) / 2) * width
+        for axis, column in ((km_axis, "log10_km_M"), (saturation_axis, "saturation")):
+            data, positions = [], []
+            for i, env in enumerate(envs):
+                column_values = values.loc[
+                    (values["env"] == env) & (values["group"] == group), column
+                ].to_numpy(float)
+                column_values = column_values[np.isfinite(column_values)]
+                if column_values.size > 1:  # a violin needs a spread
+                    data.append(column_values)
+                    positions.append(i + offset)
+            if not data:
+                continue
+            parts = axis.violinplot(
+                data, positions, widths=0.95 * width, showmedians=True, showextrema=False
+            )
+            for body in parts["bodies"]:
+                body.set_facecolor(COLOURS[group])
+                body.set_edgecolor(COLOURS[group])
+                body.set_alpha(0.5)
+            parts["cmedians"].set_color("black")
+    if km_bounds_M is not None:
+        for bound in km_bounds_M:
+            km_axis.axhline(np.log10(bound), color="black", linestyle=":", linewidth=1)
+    km_axis.set_ylabel("log10 Km (Km in mol/L)")
+    km_axis.set_title("Michaelis constants")
+    saturation_axis.set_ylabel("saturation x/(x+Km) (-)")
+    saturation_axis.set_ylim(-0.02, 1.02)
+    saturation_axis.set_title("Saturation at the model's steady state")
+    counts = values.drop_duplicates(["env", "group", "model"]).groupby(["env", "group"]).size()
+    labels = [
+        env + "\nn = " + " | ".join(str(counts.get((env, group), 0)) for group, _ in groups)
+        for env in envs
+    ]
+    saturation_axis.set_xticks(range(len(envs)), labels, fontsize=8)
+    saturation_axis.set_xlabel(
+        "environment (n = models: " + " | ".join(label for _, label in groups) + ")"
+    )
+    handles = [Patch(color=COLOURS[group], alpha=0.5, label=label) for group, label in groups]
+    handles.append(Line2D([], [], color="black", label="median"))
+    if km_bounds_M is not None:
+        handles.append(Line2D([], [], color="black", linestyle=":", label="Km bounds"))
+    km_axis.legend(handles=handles, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    figure.suptitle("Km and saturation of valid models (every parameter of every model pooled)")
     figure.tight_layout()
     return figure

@@ -12,12 +12,14 @@ import pandas as pd
 from kinetigen.plots.common import save_figure
 from kinetigen.plots.figures import (
     plot_bioreactor,
+    plot_km_saturation,
     plot_lambda_distributions,
     plot_return_fractions,
     plot_training_curves,
     plot_transfer_matrix,
 )
 from kinetigen.plots.thermo import plot_dg_ranges
+from kinetigen.validation.ensembles import LN_KM_PREFIX, SATURATION_PREFIX
 
 
 def _env_of(path: str) -> str:
@@ -35,10 +37,39 @@ def _run_of(path: str) -> tuple[str, str]:
     return kind, parts[index + 2]
 
 
+def km_saturation_values(
+    path: str, groups: Sequence[str] = ("generated", "oracle")
+) -> pd.DataFrame:
+    """Long table (env, group, model, parameter, log10_km_M, saturation) of the models of
+    ``groups`` in one ``results/validation/{env}/parameters.parquet``."""
+    table = pd.read_parquet(path)
+    table = table[table["group"].isin(groups)]
+    names = [c.removeprefix(LN_KM_PREFIX) for c in table.columns if c.startswith(LN_KM_PREFIX)]
+    keys = ["group", "model"]
+    ln_km = table.melt(
+        keys, [LN_KM_PREFIX + n for n in names], var_name="parameter", value_name="ln_km"
+    )
+    saturation = table.melt(
+        keys, [SATURATION_PREFIX + n for n in names], var_name="parameter", value_name="saturation"
+    )
+    return pd.DataFrame(
+        {
+            "env": _env_of(path),
+            "group": ln_km["group"].to_numpy(),
+            "model": ln_km["model"].to_numpy(),
+            "parameter": ln_km["parameter"].str.removeprefix(LN_KM_PREFIX).to_numpy(),
+            "log10_km_M": ln_km["ln_km"].to_numpy(float) / np.log(10.0),
+            # melt keeps the column order, so the two long tables line up row by row.
+            "saturation": saturation["saturation"].to_numpy(float),
+        }
+    )
+
+
 def make_figures(inputs: Mapping[str, Sequence[str] | str], outputs: Mapping[str, str]) -> None:
-    """``inputs``: variability, histories, oracle, oracle_summaries, models, perturbation,
-    incidence (lists of paths) and bioreactor (a path). ``outputs``: PNG path per figure
-    (thermo, training, lambda_max, perturbation, transfer, bioreactor); PDFs go beside."""
+    """``inputs``: variability, histories, oracle, oracle_summaries, models, parameters,
+    perturbation, incidence (lists of paths), bioreactor and km_space (paths). ``outputs``:
+    PNG path per figure (thermo, training, lambda_max, km, perturbation, transfer,
+    bioreactor); PDFs go beside."""
     variability = {_env_of(p): pd.read_csv(p) for p in inputs["variability"]}
     save_figure(plot_dg_ranges(variability), outputs["thermo"])
 
@@ -57,6 +88,14 @@ def make_figures(inputs: Mapping[str, Sequence[str] | str], outputs: Mapping[str
         generated[_env_of(path)] = sampled["lambda_max"].to_numpy(float)
         thresholds[_env_of(path)] = float(models["threshold"].median())
     save_figure(plot_lambda_distributions(generated, oracle, thresholds), outputs["lambda_max"])
+
+    km_space = pd.read_csv(inputs["km_space"])
+    km_bounds = (
+        float(np.exp(km_space["ln_km_lower"].min())),
+        float(np.exp(km_space["ln_km_upper"].max())),
+    )
+    values = pd.concat([km_saturation_values(p) for p in inputs["parameters"]], ignore_index=True)
+    save_figure(plot_km_saturation(values, km_bounds), outputs["km"])
 
     returns = []
     for path in inputs["perturbation"]:

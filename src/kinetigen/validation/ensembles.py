@@ -21,6 +21,10 @@ from kinetigen.kinetics.screening import oracle_parameter_sets
 
 log = logging.getLogger(__name__)
 
+# Column prefixes of results/validation/{env}/parameters.parquet (one column per Km parameter).
+LN_KM_PREFIX = "ln_km:"
+SATURATION_PREFIX = "saturation:"
+
 
 @dataclass
 class ModelSet:
@@ -45,6 +49,23 @@ class ModelSet:
                 "threshold": self.threshold,
                 "valid": self.lambda_max < self.threshold,
             }
+        )
+
+    def parameter_table(self, model: KineticModel) -> pd.DataFrame:
+        """One row per model: group, model, steady_state, ``ln_km:<parameter>`` (ln of Km in
+        mol/L) and ``saturation:<parameter>`` (sigma = x/(x+Km) at the model's steady state),
+        with ``model``'s parameter names; rows line up with :meth:`table`."""
+        ln_km = np.asarray(self.ln_km, dtype=float).reshape(len(self), len(model.parameters))
+        saturation = model.saturation_from_ln_km(ln_km, self.positions)
+        return pd.concat(
+            [
+                self.table()[["group", "model", "steady_state"]],
+                pd.DataFrame(ln_km, columns=[LN_KM_PREFIX + n for n in model.parameter_names]),
+                pd.DataFrame(
+                    saturation, columns=[SATURATION_PREFIX + n for n in model.parameter_names]
+                ),
+            ],
+            axis=1,
         )
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from kinetigen.generator import load_generator
-from kinetigen.kinetics import ParameterSpace, build_kinetic_model
+from kinetigen.kinetics import KineticModel, ParameterSpace, build_kinetic_model
 from kinetigen.validation.bioreactor import BioreactorSettings, simulate_ensemble
 from kinetigen.validation.ensembles import ModelSet, generated_models, oracle_models
 from kinetigen.validation.perturbation import perturbation_tests, return_summary
@@ -78,13 +78,25 @@ def validation_models(
     return model, [generated, *controls, sampled]
 
 
+def tested_sets(model_sets: list[ModelSet]) -> list[ModelSet]:
+    """The groups that the perturbation tests integrate (not the unfiltered "sampled" batch,
+    which only feeds the lambda_max distribution)."""
+    return [s for s in model_sets if len(s) and s.group != "sampled"]
+
+
+def tested_parameters(model: KineticModel, model_sets: list[ModelSet]) -> pd.DataFrame:
+    """ln Km and saturations of every tested model (``results/validation/{env}/
+    parameters.parquet``; see :meth:`ModelSet.parameter_table`)."""
+    return pd.concat([s.parameter_table(model) for s in tested_sets(model_sets)], ignore_index=True)
+
+
 def perturbation_validation(
     model, model_sets: list[ModelSet], settings: Mapping[str, Any], seed: int
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Perturbation table and a JSON summary (fraction returned per group and magnitude)."""
     table = perturbation_tests(
         model,
-        [s for s in model_sets if len(s) and s.group != "sampled"],
+        tested_sets(model_sets),
         magnitudes=list(settings["magnitudes"]),
         n_perturbations=settings["n_perturbations"],
         tolerance=settings["tolerance"],
