@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 
+from kinetigen.config import schema_defaults
 from kinetigen.kinetics import BatchedJacobian, build_kinetic_model
 from kinetigen.kinetics.synthetic import (
     TOY_CONFIG,
@@ -73,6 +75,10 @@ def toy_ln_km(toy):
 
 def test_settings_from_config():
     assert BioreactorSettings.from_config({}) == BioreactorSettings()
+    # The schema is the one place that holds the defaults.
+    defaults = dataclasses.asdict(BioreactorSettings())
+    defaults["constant_metabolites"] = list(defaults["constant_metabolites"])
+    assert defaults == schema_defaults("validation", "bioreactor")
     settings = BioreactorSettings.from_config(
         {"validation": {"bioreactor": {"max_time_h": 12, "constant_metabolites": ["o2"]}}}
     )
@@ -83,6 +89,8 @@ def test_settings_from_config():
         BioreactorSettings(exhaustion_fraction=1.5)
     with pytest.raises(BioreactorConfigError, match=r"validation\.bioreactor\.method"):
         BioreactorSettings(method="RK45")
+    with pytest.raises(BioreactorConfigError, match=r"validation\.bioreactor\.max_time_h.*finite"):
+        BioreactorSettings(max_time_h=math.inf)
 
 
 def test_dynamic_metabolites_and_substrate(ecoli, toy):

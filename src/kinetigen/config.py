@@ -4,7 +4,10 @@ only the model can check. Both run before any rule does."""
 from __future__ import annotations
 
 import copy
+import functools
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import yaml
@@ -19,20 +22,32 @@ class ConfigError(ValueError):
     """The config is wrong; the message names the key or id."""
 
 
+@functools.cache
+def _validator(schema: str | Path = SCHEMA) -> jsonschema.Draft202012Validator:
+    with open(schema) as handle:
+        return jsonschema.Draft202012Validator(yaml.safe_load(handle))
+
+
+def _first_error(config: Mapping[str, Any], schema: str | Path = SCHEMA) -> ConfigError | None:
+    """The most relevant schema violation of ``config`` as a message naming its key."""
+    error = jsonschema.exceptions.best_match(_validator(schema).iter_errors(config))
+    if error is None:
+        return None
+    key = ".".join(str(part) for part in error.absolute_path)
+    where = f"config key '{key}'" if key else "config"
+    return ConfigError(f"{where}: {error.message}")
+
+
 def validate_schema(config: dict, schema: str | Path = SCHEMA) -> dict:
     """Validate ``config`` in place against the schema, filling in defaults."""
     try:
         validate(config, str(schema), set_default=True)
     except Exception:
         # Snakemake's message prints the whole schema; name the offending key instead.
-        with open(schema) as handle:
-            validator = jsonschema.Draft202012Validator(yaml.safe_load(handle))
-        error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+        error = _first_error(config, schema)
         if error is None:
             raise
-        key = ".".join(str(part) for part in error.absolute_path)
-        where = f"config key '{key}'" if key else "config"
-        raise ConfigError(f"{where}: {error.message}") from None
+        raise error from None
     return config
 
 
@@ -45,6 +60,33 @@ def with_defaults(partial: dict) -> dict:
     config = copy.deepcopy(dict(partial))
     config.setdefault("environments", {"_": {}})
     return validate_schema(config)
+
+
+@functools.cache
+def _all_defaults() -> dict:
+    return with_defaults({})
+
+
+def schema_defaults(*section: str) -> Any:
+    """The schema's defaults of one config section, e.g. ``schema_defaults("validation",
+    "bioreactor")`` (a fresh copy: callers may change it)."""
+    values: Any = _all_defaults()
+    for key in section:
+        values = values[key]
+    return copy.deepcopy(values)
+
+
+def check_section(values: Mapping[str, Any], *section: str) -> None:
+    """Check one section's values against the schema (types, ranges, unknown keys) without
+    filling in defaults: for settings objects built in code rather than read from a config.
+    Raises :class:`ConfigError` naming the key, as for a config file."""
+    nested: Any = dict(values)
+    for key in reversed(section):
+        nested = {key: nested}
+    nested.setdefault("environments", {"_": {}})
+    error = _first_error(nested)
+    if error is not None:
+        raise error
 
 
 def check_against_model(config: dict) -> None:

@@ -9,7 +9,7 @@ States (one ODE system per model):
 - dynamic extracellular concentrations ``S`` (mol per litre of medium): every boundary
   metabolite of the extracellular compartment ("e") that an active kinetic reaction consumes or
   produces, except those the medium holds constant (sparged gases and buffered ions, setting
-  ``constant_metabolites``, BiGG base ids, default o2, co2, h, h2o, pi, nh4);
+  ``constant_metabolites``, BiGG base ids; see the schema for the default);
 - biomass ``X`` (gDW per litre of medium).
 
 Equations, with rates ``v(x, S)`` of the kinetic model (mol/L cell/h, model orientation),
@@ -62,15 +62,15 @@ import numpy as np
 import pandas as pd
 from scipy.integrate import solve_ivp
 
-from kinetigen.config import ConfigError
+from kinetigen.config import ConfigError, check_section, schema_defaults
 from kinetigen.kinetics import KineticModel, NonlinearModel
 from kinetigen.network import base_id
 
 logger = logging.getLogger(__name__)
 
 CONFIG_SECTION = "validation.bioreactor"
-METHODS = ("BDF", "Radau", "LSODA")
-DEFAULT_CONSTANT_METABOLITES = ("o2", "co2", "h", "h2o", "pi", "nh4")
+# Defaults, types and ranges live in workflow/schemas/config.schema.yaml only.
+_DEFAULTS = schema_defaults(*CONFIG_SECTION.split("."))
 CONCENTRATION_SUFFIX = "_mmol_per_L"
 BALANCE_PREFIX = "balance_error:"
 
@@ -121,104 +121,62 @@ class BioreactorSettings:
     processes : worker processes for ensembles (1 = in the calling process).
     """
 
-    environment: str = "glucose_aerobic"
-    n_models: int = 20
-    initial_biomass_gDW_per_L: float = 0.05
-    substrate: str | None = None
-    exhaustion_fraction: float = 0.01
-    max_time_h: float = 24.0
-    constant_metabolites: tuple[str, ...] = DEFAULT_CONSTANT_METABOLITES
-    extracellular_compartment: str = "e"
-    method: str = "BDF"
-    rtol: float = 1.0e-6
-    atol_fraction: float = 1.0e-9
-    n_time_points: int = 201
-    max_rhs_evaluations: int = 100_000
-    processes: int = 1
+    environment: str = _DEFAULTS["environment"]
+    n_models: int = _DEFAULTS["n_models"]
+    initial_biomass_gDW_per_L: float = _DEFAULTS["initial_biomass_gDW_per_L"]
+    substrate: str | None = _DEFAULTS["substrate"]
+    exhaustion_fraction: float = _DEFAULTS["exhaustion_fraction"]
+    max_time_h: float = _DEFAULTS["max_time_h"]
+    constant_metabolites: tuple[str, ...] = tuple(_DEFAULTS["constant_metabolites"])
+    extracellular_compartment: str = _DEFAULTS["extracellular_compartment"]
+    method: str = _DEFAULTS["method"]
+    rtol: float = _DEFAULTS["rtol"]
+    atol_fraction: float = _DEFAULTS["atol_fraction"]
+    n_time_points: int = _DEFAULTS["n_time_points"]
+    max_rhs_evaluations: int = _DEFAULTS["max_rhs_evaluations"]
+    processes: int = _DEFAULTS["processes"]
 
     def __post_init__(self) -> None:
-        positive = {
-            "initial_biomass_gDW_per_L": self.initial_biomass_gDW_per_L,
-            "max_time_h": self.max_time_h,
-            "atol_fraction": self.atol_fraction,
-        }
-        for key, value in positive.items():
-            if not (
-                isinstance(value, int | float)
-                and not isinstance(value, bool)
-                and math.isfinite(value)
-                and value > 0
-            ):
+        # Settings built in code get the schema's checks too, with the config key's name.
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        constant = values["constant_metabolites"]
+        if isinstance(constant, tuple):  # JSON Schema arrays are lists
+            values["constant_metabolites"] = list(constant)
+        try:
+            check_section(values, *CONFIG_SECTION.split("."))
+        except ConfigError as error:
+            raise BioreactorConfigError(str(error)) from None
+        for key in ("initial_biomass_gDW_per_L", "max_time_h", "atol_fraction"):
+            if not math.isfinite(values[key]):  # beyond what JSON Schema can say
                 raise BioreactorConfigError(
-                    f"config key '{CONFIG_SECTION}.{key}' must be a positive number, got {value!r}"
+                    f"config key '{CONFIG_SECTION}.{key}' must be finite, got {values[key]!r}"
                 )
-        for key, value in {
-            "exhaustion_fraction": self.exhaustion_fraction,
-            "rtol": self.rtol,
-        }.items():
-            if not (
-                isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1
-            ):
-                raise BioreactorConfigError(
-                    f"config key '{CONFIG_SECTION}.{key}' must be in (0, 1), got {value!r}"
-                )
-        for key, value, minimum in (
-            ("n_models", self.n_models, 1),
-            ("n_time_points", self.n_time_points, 2),
-            ("max_rhs_evaluations", self.max_rhs_evaluations, 10),
-            ("processes", self.processes, 1),
-        ):
-            if not (isinstance(value, int) and not isinstance(value, bool) and value >= minimum):
-                raise BioreactorConfigError(
-                    f"config key '{CONFIG_SECTION}.{key}' must be an integer >= {minimum}, "
-                    f"got {value!r}"
-                )
-        if self.method not in METHODS:
-            raise BioreactorConfigError(
-                f"config key '{CONFIG_SECTION}.method' must be one of {list(METHODS)}, "
-                f"got {self.method!r}"
-            )
-        if self.substrate is not None and not isinstance(self.substrate, str):
-            raise BioreactorConfigError(
-                f"config key '{CONFIG_SECTION}.substrate' must be a metabolite id or null, "
-                f"got {self.substrate!r}"
-            )
+        # YAML writes 12 for 12.0 and lists for tuples: store one type per field.
+        object.__setattr__(self, "constant_metabolites", tuple(constant))
+        for name, spec in self.__dataclass_fields__.items():
+            if spec.type == "float":
+                object.__setattr__(self, name, float(values[name]))
+            elif spec.type == "int":
+                object.__setattr__(self, name, int(values[name]))
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> BioreactorSettings:
         """Read ``config["validation"]["bioreactor"]`` (a whole workflow config); missing keys
-        take the defaults above, unknown keys raise :class:`BioreactorConfigError`."""
+        take the schema's defaults, unknown or bad ones raise :class:`BioreactorConfigError`."""
         if not isinstance(config, Mapping):
             raise BioreactorConfigError("the config must be a mapping")
         validation = config.get("validation") or {}
         section = (validation.get("bioreactor") or {}) if isinstance(validation, Mapping) else None
         if not isinstance(section, Mapping):
             raise BioreactorConfigError(f"config key '{CONFIG_SECTION}' must be a mapping")
+        # The schema would reject an unknown key too, but without naming it in the key path.
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(section) - known)
         if unknown:
             raise BioreactorConfigError(
                 f"config key '{CONFIG_SECTION}.{unknown[0]}' is unknown (known: {sorted(known)})"
             )
-        values = dict(section)
-        if "constant_metabolites" in values:
-            constant = values["constant_metabolites"]
-            if isinstance(constant, str) or not isinstance(constant, Sequence):
-                raise BioreactorConfigError(
-                    f"config key '{CONFIG_SECTION}.constant_metabolites' must be a list of "
-                    f"BiGG base ids, got {constant!r}"
-                )
-            values["constant_metabolites"] = tuple(str(item) for item in constant)
-        for key in (
-            "initial_biomass_gDW_per_L",
-            "max_time_h",
-            "exhaustion_fraction",
-            "rtol",
-            "atol_fraction",
-        ):
-            if isinstance(values.get(key), int) and not isinstance(values[key], bool):
-                values[key] = float(values[key])
-        return cls(**values)
+        return cls(**section)
 
 
 def as_bioreactor_settings(
