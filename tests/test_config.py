@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
+from snakemake.utils import update_config
 
 from kinetigen.config import ConfigError, validate_config
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_default_config_is_valid(default_config):
@@ -67,3 +73,17 @@ def test_bad_config_names_the_culprit(default_config, edit, message):
     edit(default_config)
     with pytest.raises(ConfigError, match=message):
         validate_config(default_config)
+
+
+def test_paper_config_passes_the_schema(default_config):
+    """config/paper.yaml deep-merged onto config.yaml, as `--configfile` does."""
+    with open(REPO / "config" / "paper.yaml") as handle:
+        update_config(default_config, yaml.safe_load(handle))
+    validated = validate_config(default_config)
+    assert validated["training"]["methods"] == ["trnes", "renaissance", "sep-cma"]
+    assert validated["training"]["seeds"] == [0, 1, 2, 3, 4]
+    assert validated["sampling"]["n_samples"] > 1000
+    # Deep merge: keys that paper.yaml leaves out keep config.yaml's values.
+    assert validated["kinetics"]["attainability"]["max_evaluations"] == 5000
+    assert validated["sampling"]["thinning"] == 1000
+    assert len(validated["environments"]) == 6
