@@ -5,4 +5,4 @@ from kinetigen.plots.make import make_figures
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(smk.log[0])
-make_figures(dict(smk.input.items()), dict(smk.output.items()))
+make_figures(dict(smk.input.items()), dict(smk.output.items()), smk.params.validation)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from kinetigen.kinetics import build_kinetic_model
 from kinetigen.kinetics.synthetic import TOY_CONFIG, toy_network, toy_steady_states
-from kinetigen.plots.make import km_saturation_values, make_figures
+from kinetigen.plots.make import bioreactor_panels, km_saturation_values, make_figures
 from kinetigen.validation.ensembles import ModelSet
 
 ENVS = ("env_a", "env_b")
@@ -127,9 +127,14 @@ def _tiny_results(root):
             "glc__D_e_mmol_per_L": np.tile(np.linspace(20, 0, 5), 2),
         }
     )
-    (root / "validation" / "bioreactor").mkdir(parents=True)
-    courses.to_csv(root / "validation" / "bioreactor" / "time_courses.csv", index=False)
-    inputs["bioreactor"] = str(root / "validation" / "bioreactor" / "time_courses.csv")
+    bioreactor = root / "validation" / "bioreactor"
+    bioreactor.mkdir(parents=True)
+    courses.to_csv(bioreactor / "time_courses.csv", index=False)
+    pd.DataFrame({"model": [0, 1], "substrate": "glc__D_e"}).to_csv(
+        bioreactor / "summary.csv", index=False
+    )
+    inputs["bioreactor"] = str(bioreactor / "time_courses.csv")
+    inputs["bioreactor_summary"] = str(bioreactor / "summary.csv")
     (root / "kinetic").mkdir()
     pd.DataFrame(
         {
@@ -145,7 +150,7 @@ def _tiny_results(root):
 def test_every_figure_is_drawn_from_tiny_results(tmp_path):
     inputs = _tiny_results(tmp_path / "results")
     outputs = {name: str(tmp_path / "figures" / f"{name}.png") for name in FIGURES}
-    make_figures(inputs, outputs)
+    make_figures(inputs, outputs, {"tolerance": 0.01, "return_time_factor": 1.0})
     for path in outputs.values():
         png = tmp_path / "figures" / path.rsplit("/", 1)[1]
         assert png.stat().st_size > 5000  # a real picture, not an empty canvas
@@ -173,3 +178,23 @@ def test_km_saturation_values_line_up_with_the_model(tmp_path):
         row.loc[parameters, "saturation"],
         concentration / (concentration + np.exp(generated.ln_km[3])),
     )
+
+
+def test_bioreactor_panels_put_the_substrate_first():
+    """The substrate is drawn even when three other metabolites come before it."""
+    time = np.arange(3.0)
+    courses = pd.DataFrame(
+        {
+            "model": 0,
+            "time_h": time,
+            "ac_e_mmol_per_L": 5 * time,
+            "etoh_e_mmol_per_L": 0.1 * time,
+            "for_e_mmol_per_L": 8 * time,
+            "glc__D_e_mmol_per_L": 20 - 9 * time,
+        }
+    )
+    assert bioreactor_panels(courses, "glc__D_e") == [
+        "glc__D_e_mmol_per_L",
+        "for_e_mmol_per_L",
+        "ac_e_mmol_per_L",
+    ]

@@ -23,6 +23,7 @@ rule figures:
         km_space="results/kinetic/parameters.csv",
         perturbation=expand("results/validation/{env}/perturbation.csv", env=ENVIRONMENTS),
         bioreactor="results/validation/bioreactor/time_courses.csv",
+        bioreactor_summary="results/validation/bioreactor/summary.csv",
     output:
         **{
             name: report(
@@ -32,6 +33,9 @@ rule figures:
             )
             for name in FIGURES
         },
+    params:
+        # Named in the perturbation figure's title.
+        validation={key: VALIDATION[key] for key in ("tolerance", "return_time_factor")},
     log:
         "results/logs/figures.log",
     conda:

@@ -24,7 +24,7 @@ def plot_training_curves(histories: dict[str, list[pd.DataFrame]]) -> plt.Figure
                 else "centre_incidence:"
             )
             worst = history[[c for c in history.columns if c.startswith(prefix)]].min(axis=1)
-            grids.append(history["model_evaluations"].to_numpy(float))
+            grids.append(history["model_evaluations"].to_numpy(float) / 1e6)
             curves.append(worst.to_numpy(float))
         grid = np.linspace(0, min(g[-1] for g in grids), 100)
         values = np.array([np.interp(grid, g, c) for g, c in zip(grids, curves, strict=True)])
@@ -34,7 +34,7 @@ def plot_training_curves(histories: dict[str, list[pd.DataFrame]]) -> plt.Figure
         if len(runs) > 1:
             low, high = np.percentile(values, [25, 75], axis=0)
             axis.fill_between(grid, low, high, color=colour, alpha=0.25, linewidth=0)
-    axis.set_xlabel("model evaluations (Jacobians)")
+    axis.set_xlabel("model evaluations (millions of Jacobians)")
     axis.set_ylabel("incidence in the worst training environment")
     axis.set_ylim(-0.02, 1.02)
     axis.set_title("Training: median and interquartile range over seeds")
@@ -56,7 +56,8 @@ def plot_lambda_distributions(
     rows = int(np.ceil(len(envs) / columns))
     figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
     bins = np.linspace(-4.5, 4.5, 61)
-    ticks = np.array([-1e4, -1e2, -1.0, 0.0, 1.0, 1e2, 1e4])
+    # Ticks at least one decade apart on the signed log axis (-1, 0, 1 ran together).
+    ticks = np.array([-1e4, -1e2, -10.0, 0.0, 10.0, 1e2, 1e4])
     for axis, env in zip(axes.flat, envs, strict=False):
         for label, values, colour in (
             ("ORACLE", oracle[env], COLOURS["oracle"]),
@@ -80,7 +81,7 @@ def plot_lambda_distributions(
             linewidth=1,
             label="threshold",
         )
-        axis.set_xticks(_signed_log(ticks), ["-1e4", "-100", "-1", "0", "1", "100", "1e4"])
+        axis.set_xticks(_signed_log(ticks), ["-1e4", "-100", "-10", "0", "10", "100", "1e4"])
         axis.set_title(env)
         axis.set_xlabel("lambda_max (1/h, signed log scale)")
         axis.set_ylabel("fraction of models")
@@ -94,9 +95,21 @@ def plot_lambda_distributions(
     return figure
 
 
-def plot_return_fractions(summary: pd.DataFrame) -> plt.Figure:
+GROUP_LABELS = {
+    "generated": "generated (valid)",
+    "oracle": "ORACLE (valid)",
+    "invalid": "ORACLE (invalid, control)",
+}
+
+
+def plot_return_fractions(
+    summary: pd.DataFrame,
+    tolerance: float | None = None,
+    return_time_factor: float | None = None,
+) -> plt.Figure:
     """Fraction of perturbations after which models returned, per group, magnitude and
-    environment. ``summary`` has env, group, magnitude, fraction_returned."""
+    environment. ``summary`` has env, group, magnitude, fraction_returned; ``tolerance``
+    and ``return_time_factor`` (validation settings of the run) go into the title."""
     envs = list(dict.fromkeys(summary["env"]))
     groups = [g for g in ("generated", "oracle", "invalid") if g in set(summary["group"])]
     magnitudes = sorted(summary["magnitude"].unique())
@@ -113,7 +126,7 @@ def plot_return_fractions(summary: pd.DataFrame) -> plt.Figure:
                 values["fraction_returned"],
                 width,
                 color=COLOURS[group],
-                label=group,
+                label=GROUP_LABELS.get(group, group),
             )
         axis.set_xticks(
             np.arange(len(envs)) + width * (len(groups) - 1) / 2, envs, rotation=45, ha="right"
@@ -122,7 +135,13 @@ def plot_return_fractions(summary: pd.DataFrame) -> plt.Figure:
         axis.set_ylim(0, 1.05)
     axes.flat[0].set_ylabel("fraction of perturbations returned")
     axes.flat[-1].legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0), title="models")
-    figure.suptitle("Return to steady state within one doubling time (1 % tolerance)")
+    title = "Return to steady state after perturbation"
+    if tolerance is not None and return_time_factor is not None:
+        title += (
+            f" (every concentration within {tolerance:.0%} of the steady state"
+            f" after {return_time_factor:g} doubling time{'s' if return_time_factor != 1 else ''})"
+        )
+    figure.suptitle(title)
     figure.tight_layout()
     return figure
 
@@ -136,16 +155,16 @@ def plot_transfer_matrix(incidence: pd.DataFrame) -> plt.Figure:
     figure, axis = plt.subplots(figsize=(1.6 * table.shape[1] + 3, 0.5 * table.shape[0] + 1.5))
     image = axis.imshow(table.to_numpy(float), vmin=0, vmax=1, cmap="viridis", aspect="auto")
     for (i, j), value in np.ndenumerate(table.to_numpy(float)):
-        if np.isfinite(value):
-            axis.text(
-                j,
-                i,
-                f"{value:.2f}",
-                ha="center",
-                va="center",
-                color="white" if value < 0.6 else "black",
-                fontsize=9,
-            )
+        finite = bool(np.isfinite(value))
+        axis.text(
+            j,
+            i,
+            f"{value:.2f}" if finite else "not evaluated",
+            ha="center",
+            va="center",
+            color=("white" if value < 0.6 else "black") if finite else "grey",
+            fontsize=9 if finite else 7,
+        )
     axis.set_xticks(range(table.shape[1]), table.columns, rotation=20, ha="right")
     axis.set_yticks(
         range(table.shape[0]), [f"{env} ({splits.get(env, '?')})" for env in table.index]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from kinetigen.plots.figures import (
     plot_transfer_matrix,
 )
 from kinetigen.plots.thermo import plot_dg_ranges
+from kinetigen.validation.bioreactor import CONCENTRATION_SUFFIX
 from kinetigen.validation.ensembles import LN_KM_PREFIX, SATURATION_PREFIX
 
 
@@ -65,11 +67,33 @@ def km_saturation_values(
     )
 
 
-def make_figures(inputs: Mapping[str, Sequence[str] | str], outputs: Mapping[str, str]) -> None:
+def bioreactor_panels(
+    time_courses: pd.DataFrame, substrate: str | None, n_panels: int = 3
+) -> list[str]:
+    """Concentration columns to draw: the substrate first, then the metabolites whose
+    concentration changes most (the main products)."""
+    columns = [c for c in time_courses.columns if c.endswith(CONCENTRATION_SUFFIX)]
+    first = [c for c in columns if substrate is not None and c == substrate + CONCENTRATION_SUFFIX]
+    change = {
+        c: float(
+            (time_courses[c] - time_courses.groupby("model")[c].transform("first")).abs().max()
+        )
+        for c in columns
+        if c not in first
+    }
+    return (first + sorted(change, key=change.get, reverse=True))[:n_panels]
+
+
+def make_figures(
+    inputs: Mapping[str, Sequence[str] | str],
+    outputs: Mapping[str, str],
+    validation: Mapping[str, Any] | None = None,
+) -> None:
     """``inputs``: variability, histories, oracle, oracle_summaries, models, parameters,
-    perturbation, incidence (lists of paths), bioreactor and km_space (paths). ``outputs``:
-    PNG path per figure (thermo, training, lambda_max, km, perturbation, transfer,
-    bioreactor); PDFs go beside."""
+    perturbation, incidence (lists of paths), bioreactor, bioreactor_summary and km_space
+    (paths). ``outputs``: PNG path per figure (thermo, training, lambda_max, km,
+    perturbation, transfer, bioreactor); PDFs go beside. ``validation``: the run's
+    ``tolerance`` and ``return_time_factor``, named in the perturbation figure's title."""
     variability = {_env_of(p): pd.read_csv(p) for p in inputs["variability"]}
     save_figure(plot_dg_ranges(variability), outputs["thermo"])
 
@@ -104,14 +128,24 @@ def make_figures(inputs: Mapping[str, Sequence[str] | str], outputs: Mapping[str
         returns.append(
             fractions.rename(columns={"returned": "fraction_returned"}).assign(env=_env_of(path))
         )
-    save_figure(plot_return_fractions(pd.concat(returns)), outputs["perturbation"])
+    validation = validation or {}
+    save_figure(
+        plot_return_fractions(
+            pd.concat(returns),
+            validation.get("tolerance"),
+            validation.get("return_time_factor"),
+        ),
+        outputs["perturbation"],
+    )
 
     rows = []
     for path in inputs["incidence"]:
         kind, detail = _run_of(path)
         table = pd.read_csv(path)
         table = table[~table["env"].astype(str).str.startswith("all:")]
-        label = f"per-environment ({detail})" if kind == "per-environment" else f"{kind} (one)"
+        label = (
+            f"per-environment ({detail})" if kind == "per-environment" else f"{kind} (one for all)"
+        )
         rows += [
             {"env": r.env, "split": r.split, "kind": label, "incidence": r.incidence}
             for r in table.itertuples()
@@ -132,5 +166,8 @@ def make_figures(inputs: Mapping[str, Sequence[str] | str], outputs: Mapping[str
     save_figure(plot_transfer_matrix(transfer), outputs["transfer"])
 
     courses = pd.read_csv(inputs["bioreactor"])
-    columns = [c for c in courses.columns if c.endswith("_mmol_per_L")][:3]
-    save_figure(plot_bioreactor(courses, columns), outputs["bioreactor"])
+    substrates = pd.read_csv(inputs["bioreactor_summary"])["substrate"].dropna()
+    substrate = str(substrates.mode().iloc[0]) if len(substrates) else None
+    save_figure(
+        plot_bioreactor(courses, bioreactor_panels(courses, substrate)), outputs["bioreactor"]
+    )

@@ -49,7 +49,8 @@ def plot_dg_ranges(variability: dict[str, pd.DataFrame]) -> plt.Figure:
     axis.invert_yaxis()
     axis.set_xlabel("feasible reaction Gibbs energy dG (kJ/mol, clipped to ±200)")
     axis.set_title("Thermodynamic variability: dG range per reaction and environment")
-    axis.legend(loc="lower right", title="environment", frameon=False)
+    # Outside the axes: inside, the legend hid the bars of the last reactions.
+    axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), title="environment", frameon=False)
     return figure
 
 
