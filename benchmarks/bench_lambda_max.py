@@ -15,7 +15,10 @@ eigensolver); the target is >= 0.8. Usage:
 
     python benchmarks/bench_lambda_max.py [--env glucose_aerobic] [--batch 1000]
         [--repeats 7] [--device cpu|cuda|auto] [--threads N] [--evaluator-threads N]
-        [--sizes]
+        [--sizes] [--check]
+
+``--check`` also compares the device's lambda_max with the CPU path's
+on the same Km sets: largest relative difference and how many models change validity.
 """
 
 from __future__ import annotations
@@ -58,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sizes", action="store_true", help="print sizes of every environment")
+    parser.add_argument(
+        "--check", action="store_true", help="compare the device's lambda_max with the CPU's"
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument(
         "--evaluator-threads",
@@ -134,6 +140,18 @@ def main(argv: list[str] | None = None) -> int:
     build_share = 1.0 - statistics.median(times["eig(J)"]) / statistics.median(times["batched"])
     print(f"ratio raw/batched: median {ratio_median:.3f}, best-of {ratio_min:.3f} (target >= 0.8)")
     print(f"share of batched time outside the eigensolver: {build_share:.1%}")
+    if args.check:
+        on_device = evaluator.lambda_max(ln_km, positions_t).cpu()
+        on_cpu = BatchedJacobian(model).lambda_max(ln_km.cpu(), positions_t.cpu())
+        finite = torch.isfinite(on_cpu)
+        same_inf = bool(torch.equal(torch.isfinite(on_device), finite))
+        relative = ((on_device - on_cpu).abs() / on_cpu.abs().clamp_min(1e-12))[finite]
+        threshold = torch.as_tensor(model.threshold, dtype=on_cpu.dtype)[positions_t.cpu()]
+        flips = int(((on_device < threshold) != (on_cpu < threshold)).sum())
+        print(
+            f"check {device} vs cpu: max relative difference {float(relative.max()):.2e}, "
+            f"same non-finite set {same_inf}, validity changed for {flips} of {args.batch}"
+        )
     return 0
 
 

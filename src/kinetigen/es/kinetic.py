@@ -38,6 +38,9 @@ from kinetigen.seeds import derive_seed
 log = logging.getLogger(__name__)
 
 
+UNLIMITED_GENERATIONS = 10**9
+
+
 class NoAttainableSteadyStates(ValueError):
     """No training environment has a steady state where validity can be reached."""
 
@@ -121,9 +124,11 @@ def train_generator(
     """Train one generator with ``method`` ("trnes", "renaissance", "sep-cma").
 
     ``config`` holds the validated sections physiology, biomass_reaction, kinetics, generator
-    and training. ``mode``: "conditional", "shared" or "per-environment" (then ``train_names``
-    is one environment). Environments whose screen kept no steady state are left out of
-    training with a warning; if none is left, :class:`NoAttainableSteadyStates` is raised.
+    and training. ``max_model_evaluations`` (the stability benchmark's equal budget) replaces
+    both stop criteria of the config. ``mode``: "conditional", "shared" or "per-environment"
+    (then ``train_names`` is one environment). Environments whose screen kept no steady state
+    are left out of training with a warning; if none is left, :class:`NoAttainableSteadyStates`
+    is raised.
     """
     training = config["training"]
     positions = {name: attainable_positions(attainability[name]) for name in train_names}
@@ -157,17 +162,19 @@ def train_generator(
         seed=derive_seed(seed, "generator-init"),
         output_init_scale=gen_config["output_init_scale"],
     )
+    options = dict(training[method])
+    models_per_member = options.pop("models_per_member")
     problem = GeneratorProblem(
         generator,
         environments,
         mode=mode,
-        models_per_member=training["models_per_member"],
+        models_per_member=models_per_member,
         tie_weight=training["tie_weight"],
         tie_breaker=training["tie_breaker"],
         tie_scale=training["tie_scale"],
     )
     optimizer = build_optimizer(
-        method, flatten_parameters(generator), derive_seed(seed, method), dict(training[method])
+        method, flatten_parameters(generator), derive_seed(seed, method), options
     )
     run_key = {
         "method": method,
@@ -175,8 +182,8 @@ def train_generator(
         "mode": mode,
         "train": positions,
         "generator": gen_config,
-        "options": training[method],
-        "models_per_member": training["models_per_member"],
+        "options": options,
+        "models_per_member": models_per_member,
     }
     log.info(
         "training %s (%s mode, seed %d): %d weights, environments %s",
@@ -186,10 +193,12 @@ def train_generator(
         int(flatten_parameters(generator).numel()),
         list(positions),
     )
+    # A benchmark's budget is its only stop, so every method gets the same evaluations.
+    benchmark = max_model_evaluations is not None
     result = train(
         problem,
         optimizer,
-        max_generations=training["max_generations"],
+        max_generations=UNLIMITED_GENERATIONS if benchmark else training["max_generations"],
         max_model_evaluations=max_model_evaluations or training["max_model_evaluations"],
         checkpoint_path=checkpoint_path,
         checkpoint_every=training["checkpoint_every"],

@@ -212,7 +212,8 @@ class GeneratorProblem:
             raise ValueError(f"duplicate environment names: {names}")
         if models_per_member < 1:
             raise ValueError(
-                f"config key training.models_per_member must be >= 1, got {models_per_member}"
+                "config key training.<method>.models_per_member must be >= 1, "
+                f"got {models_per_member}"
             )
         if tie_scale <= 0:
             raise ValueError(f"config key training.tie_scale must be > 0, got {tie_scale}")

@@ -39,7 +39,7 @@ def synthetic_steady_states(
     with cobra_model:
         apply_environment(cobra_model, environment_name, environment)
         solution = loopless_solution(cobra_model)
-    fluxes = solution.fluxes.to_numpy(float)
+    fluxes = solution.fluxes.to_numpy(float, copy=True)  # writable under copy-on-write too
     fluxes[np.abs(fluxes) < 1e-9] = 0.0
     compartments = (config.get("physiology") or {}).get("compartments") or {}
     fixed = environment.get("concentrations") or {}
