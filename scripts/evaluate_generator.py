@@ -11,7 +11,7 @@ from kinetigen.seeds import derive_seed
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(smk.log[0])
-torch.set_num_threads(smk.threads)
+torch.set_num_threads(1)  # tiny tensors; the Jacobians' eigenvalues use smk.threads
 params = smk.params
 samples, attainability = read_environment_tables(
     params.environments, smk.input.samples, smk.input.attainability
@@ -26,6 +26,7 @@ incidence = evaluate_saved(
     heldout_names=params.heldout,
     n_models=params.n_models,
     seed=derive_seed(params.seed, smk.wildcards.run),
+    threads=smk.threads,
 )
 write_csv(incidence, smk.output.incidence)
 log.info("\n%s", incidence.to_string(index=False))

@@ -20,6 +20,7 @@ from kinetigen.kinetics import (
     resolve_device,
     validity_threshold,
 )
+from kinetigen.kinetics.batched import MIN_MATRICES_PER_WORKER
 from kinetigen.kinetics.settings import GAS_CONSTANT_KJ
 from kinetigen.kinetics.synthetic import synthetic_steady_states
 from kinetigen.network import is_water_or_proton
@@ -208,6 +209,20 @@ def test_shared_index_and_input_checks(kinetic, parameter_sets):
         evaluator.lambda_max(ln_km[:, :-1], positions)
     with pytest.raises(IndexError, match="glucose_aerobic"):
         evaluator.lambda_max(ln_km, positions + 100)
+
+
+def test_threaded_eigenvalues_match_one_call(kinetic, parameter_sets):
+    """Splitting the eigenvalue batch over threads changes nothing, NaN rows included."""
+    positions, ln_km = parameter_sets
+    repeats = 3 * MIN_MATRICES_PER_WORKER // len(positions) + 1
+    positions = np.tile(positions, repeats)
+    ln_km = np.tile(ln_km, (repeats, 1))
+    ln_km[5, 0] = np.nan
+    one_call = BatchedJacobian(kinetic).lambda_max(ln_km, positions)
+    threaded = BatchedJacobian(kinetic, cpu_threads=3).lambda_max(ln_km, positions)
+    assert len(positions) >= 3 * MIN_MATRICES_PER_WORKER
+    assert torch.isinf(threaded[5])
+    torch.testing.assert_close(threaded, one_call, rtol=0, atol=0)
 
 
 def test_device_path(kinetic, parameter_sets):

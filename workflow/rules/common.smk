@@ -68,7 +68,7 @@ HELDOUT = [e for e in config["training"]["heldout"] if e in ENVIRONMENTS]
 def training_config():
     """What training reads: the kinetic model settings, the generator and training options
     (without the keys that only choose which runs the default target asks for)."""
-    not_read = {"methods", "seeds", "benchmark", "final_models", "per_environment"}
+    not_read = {"methods", "seeds", "benchmark", "final_models", "per_environment", "threads"}
     return dict(
         kinetics_config(),
         generator=config["generator"],

@@ -23,6 +23,7 @@ rule train:
         "results/logs/train/{method}_seed{seed}.log",
     benchmark:
         "results/benchmarks/train/{method}_seed{seed}.tsv"
+    threads: config["training"]["threads"]
     resources:
         mem_mb=8000,
         runtime=240,
@@ -51,6 +52,7 @@ rule train_per_environment:
         "results/logs/train_per_environment/{env}_seed{seed}.log",
     benchmark:
         "results/benchmarks/train_per_environment/{env}_seed{seed}.tsv"
+    threads: config["training"]["threads"]
     resources:
         mem_mb=8000,
         runtime=240,
@@ -77,6 +79,7 @@ rule evaluate_generator:
         seed=config["seed"],
     log:
         "results/logs/evaluate_generator/{run}.log",
+    threads: config["training"]["threads"]
     resources:
         mem_mb=8000,
         runtime=60,
@@ -110,6 +113,7 @@ rule benchmark_run:
         "results/logs/benchmark_run/{method}_seed{seed}.log",
     benchmark:
         "results/benchmarks/benchmark_run/{method}_seed{seed}.tsv"
+    threads: config["training"]["threads"]
     resources:
         mem_mb=8000,
         runtime=240,

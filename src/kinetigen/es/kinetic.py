@@ -67,14 +67,18 @@ def kinetic_environments(
     positions: Mapping[str, Sequence[int]],
     config: Mapping[str, Any],
     encoder: ConditionEncoder | None,
+    threads: int = 1,
 ) -> list[Environment]:
-    """One :class:`Environment` per name in ``positions`` (in that order)."""
+    """One :class:`Environment` per name in ``positions`` (in that order); ``threads`` CPU
+    threads solve each batch's eigenvalues (:class:`BatchedJacobian`)."""
     space = ParameterSpace(parameters)
     device = config["kinetics"]["device"]
     environments = []
     for name, kept in positions.items():
         model = build_kinetic_model(cobra_model, samples[name], config, name)
-        jacobian = BatchedJacobian(model, device=device, shared_index=space.index_of(model))
+        jacobian = BatchedJacobian(
+            model, device=device, shared_index=space.index_of(model), cpu_threads=threads
+        )
         kept = list(kept)
         environments.append(
             Environment(
@@ -120,6 +124,7 @@ def train_generator(
     checkpoint_path: str | None = None,
     max_model_evaluations: int | None = None,
     monitor_models: int | None = None,
+    threads: int = 1,
 ) -> TrainedGenerator:
     """Train one generator with ``method`` ("trnes", "renaissance", "sep-cma").
 
@@ -148,7 +153,7 @@ def train_generator(
         encoder = ConditionEncoder(gen_config["condition_dim"], gen_config["condition_features"])
         encoder.fit(pd.concat([samples[name].iloc[kept] for name, kept in positions.items()]))
     environments = kinetic_environments(
-        cobra_model, samples, parameters, positions, config, encoder
+        cobra_model, samples, parameters, positions, config, encoder, threads
     )
     space = ParameterSpace(parameters)
     generator = Generator(
@@ -228,6 +233,7 @@ def evaluate_saved(
     heldout_names: Sequence[str],
     n_models: int,
     seed: int,
+    threads: int = 1,
 ) -> pd.DataFrame:
     """Incidence of a saved generator on a fresh latent batch of ``n_models`` per environment:
     its training environments and ``heldout_names`` (zero-shot), over the steady states the
@@ -243,7 +249,7 @@ def evaluate_saved(
             int(p) for p in screened["steady_state"]
         )
     environments = kinetic_environments(
-        cobra_model, samples, parameters, positions, config, encoder
+        cobra_model, samples, parameters, positions, config, encoder, threads
     )
     return evaluate_generator(
         generator,

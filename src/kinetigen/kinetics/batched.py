@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -61,10 +62,12 @@ class BatchedJacobian:
         Positions of ``model.parameters`` in a shared parameter vector
         (:meth:`ParameterSpace.index_of`); with it, inputs are shared-space vectors.
     cpu_threads
-        torch intra-op threads while evaluating on CPU (restored afterwards); None leaves
-        torch's setting. Default 1: torch's batched eigensolver works matrix by matrix on one
-        core anyway and the Jacobian build is too small to gain from threads, while threaded
-        elementwise kernels stall badly whenever cores are shared (several Snakemake jobs).
+        CPU threads of one evaluation. torch's batched eigensolver works matrix by matrix on
+        one core, so with N > 1 threads the batch is cut into N chunks solved side by side
+        (torch releases the GIL). The Jacobian build itself always runs on one intra-op
+        thread (restored afterwards): it is too small to gain, and threaded elementwise
+        kernels stall badly whenever cores are shared (several Snakemake jobs). None leaves
+        torch's own setting and solves the batch in one call.
 
     Inputs of the evaluation methods: ``ln_km`` [B, P] (ln of Km in mol/L) and
     ``steady_state`` [B] positions of steady states in ``model`` (an int broadcasts).
@@ -80,6 +83,8 @@ class BatchedJacobian:
         self.model = model
         self.device = torch.device(device)
         self.cpu_threads = cpu_threads
+        self._eig_workers = cpu_threads or 1
+        self._build_threads = None if cpu_threads is None else 1
         layout = model.layout
         n_reactions = len(model.rate_laws)
         n_entries = len(layout.entry_reaction)
@@ -250,7 +255,7 @@ class BatchedJacobian:
         """Reduced Jacobians [B, n, n] (1/h) at the steady states; NaN-filled where ln_km is
         not finite."""
         ln_km, steady_state = self._inputs(ln_km, steady_state)
-        with _intra_op_threads(self.device, self.cpu_threads):
+        with _intra_op_threads(self.device, self._build_threads):
             jacobian, finite = self._jacobian(ln_km, steady_state)[:2]
             if not bool(finite.all()):
                 jacobian = torch.where(finite[:, None, None], jacobian, torch.nan)
@@ -277,21 +282,21 @@ class BatchedJacobian:
         """Largest real part of the reduced Jacobian's eigenvalues [B] (1/h); +inf where
         ln_km, the Jacobian or its eigenvalues are not finite."""
         ln_km, steady_state = self._inputs(ln_km, steady_state)
-        with _intra_op_threads(self.device, self.cpu_threads):
+        with _intra_op_threads(self.device, self._build_threads):
             jacobian, finite = self._jacobian(ln_km, steady_state)[:2]
-            return largest_real_eigenvalue(jacobian, finite)[0]
+            return largest_real_eigenvalue(jacobian, finite, self._eig_workers)[0]
 
     def evaluate(self, ln_km: Any, steady_state: Any) -> dict[str, torch.Tensor]:
         """Everything for a batch: ``vmax`` [B, R] (mol/L/h), ``elasticities`` [B, R, states]
         (d ln v / d ln x, dense), ``jacobian`` [B, n, n], ``eigenvalues`` [B, n] (complex),
         ``lambda_max`` [B] (1/h)."""
         ln_km, steady_state = self._inputs(ln_km, steady_state)
-        with _intra_op_threads(self.device, self.cpu_threads):
+        with _intra_op_threads(self.device, self._build_threads):
             return self._evaluate(ln_km, steady_state)
 
     def _evaluate(self, ln_km: torch.Tensor, steady_state: torch.Tensor) -> dict[str, torch.Tensor]:
         jacobian, finite, entries, terms = self._jacobian(ln_km, steady_state)
-        lambda_max, eigenvalues = largest_real_eigenvalue(jacobian, finite)
+        lambda_max, eigenvalues = largest_real_eigenvalue(jacobian, finite, self._eig_workers)
         if not bool(finite.all()):
             jacobian = torch.where(finite[:, None, None], jacobian, torch.nan)
         layout = self.model.layout
@@ -317,12 +322,32 @@ class BatchedJacobian:
         }
 
 
+# Below this many matrices per chunk, thread hand-off costs more than it saves.
+MIN_MATRICES_PER_WORKER = 64
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def batched_eigvals(matrices: torch.Tensor, workers: int = 1) -> torch.Tensor:
+    """torch.linalg.eigvals of a batch [B, n, n], on CPU split over ``workers`` threads.
+
+    Each matrix is solved on its own, so the result does not depend on the split.
+    """
+    workers = min(int(workers), len(matrices) // MIN_MATRICES_PER_WORKER)
+    if workers <= 1 or matrices.device.type != "cpu":
+        return torch.linalg.eigvals(matrices)
+    pool = _POOLS.get(workers)
+    if pool is None:
+        pool = _POOLS.setdefault(workers, ThreadPoolExecutor(workers, "eigvals"))
+    return torch.cat(list(pool.map(torch.linalg.eigvals, torch.tensor_split(matrices, workers))))
+
+
 def largest_real_eigenvalue(
-    jacobian: torch.Tensor, finite: torch.Tensor | None = None
+    jacobian: torch.Tensor, finite: torch.Tensor | None = None, workers: int = 1
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """max Re(eig) per matrix of a batch [B, n, n] and the eigenvalues; non-finite -> +inf.
 
-    One batched eigenvalue call. ``finite`` [B] marks matrices known to be finite (computed
+    One batched eigenvalue call (split over ``workers`` CPU threads, see
+    :func:`batched_eigvals`). ``finite`` [B] marks matrices known to be finite (computed
     here when not given); the others are replaced by zeros before the call (so LAPACK never
     sees NaN) and reported as +inf, as are matrices whose eigenvalues are not finite.
     """
@@ -331,7 +356,7 @@ def largest_real_eigenvalue(
     all_finite = bool(finite.all())
     safe = jacobian if all_finite else torch.where(finite[:, None, None], jacobian, 0.0)
     try:
-        eigenvalues = torch.linalg.eigvals(safe)
+        eigenvalues = batched_eigvals(safe, workers)
     except RuntimeError as error:  # LAPACK failed to converge for some matrix
         logger.warning("batched eigvals failed (%s); evaluating one by one", error)
         eigenvalues = torch.full(
