@@ -35,7 +35,8 @@ rule figures:
         },
     params:
         # Named in the perturbation figure's title.
-        validation={key: VALIDATION[key] for key in ("tolerance", "return_time_factor")},
+        validation={key: VALIDATION[key] for key in ("tolerance", "return_time_factor")}
+        | {"bioreactor_environment": VALIDATION["bioreactor"]["environment"]},
     log:
         "results/logs/figures.log",
     conda:

@@ -174,7 +174,9 @@ def plot_transfer_matrix(incidence: pd.DataFrame) -> plt.Figure:
     return figure
 
 
-def plot_bioreactor(time_courses: pd.DataFrame, substrate_columns: list[str]) -> plt.Figure:
+def plot_bioreactor(
+    time_courses: pd.DataFrame, substrate_columns: list[str], environment: str | None = None
+) -> plt.Figure:
     """Biomass and extracellular concentrations over time, one thin line per model."""
     panels = ["biomass_gDW_per_L", *substrate_columns]
     figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.5), squeeze=False)
@@ -189,7 +191,8 @@ def plot_bioreactor(time_courses: pd.DataFrame, substrate_columns: list[str]) ->
             if column == panels[0]
             else column.replace("_mmol_per_L", "") + " (mmol/L)"
         )
-    figure.suptitle("Batch culture of generated models (one line per model)")
+    where = f", {environment}" if environment else ""
+    figure.suptitle(f"Batch culture of generated models{where} (one line per model)")
     figure.tight_layout()
     return figure
 

@@ -93,7 +93,8 @@ def make_figures(
     perturbation, incidence (lists of paths), bioreactor, bioreactor_summary and km_space
     (paths). ``outputs``: PNG path per figure (thermo, training, lambda_max, km,
     perturbation, transfer, bioreactor); PDFs go beside. ``validation``: the run's
-    ``tolerance`` and ``return_time_factor``, named in the perturbation figure's title."""
+    ``tolerance`` and ``return_time_factor``, named in the perturbation figure's title, and
+    ``bioreactor_environment``, named in the bioreactor figure's title."""
     variability = {_env_of(p): pd.read_csv(p) for p in inputs["variability"]}
     save_figure(plot_dg_ranges(variability), outputs["thermo"])
 
@@ -169,5 +170,10 @@ def make_figures(
     substrates = pd.read_csv(inputs["bioreactor_summary"])["substrate"].dropna()
     substrate = str(substrates.mode().iloc[0]) if len(substrates) else None
     save_figure(
-        plot_bioreactor(courses, bioreactor_panels(courses, substrate)), outputs["bioreactor"]
+        plot_bioreactor(
+            courses,
+            bioreactor_panels(courses, substrate),
+            validation.get("bioreactor_environment"),
+        ),
+        outputs["bioreactor"],
     )
