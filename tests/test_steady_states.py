@@ -13,6 +13,7 @@ from equilibrator_api import Q_
 from kinetigen.network import is_water_or_proton
 from kinetigen.sampling import (
     SteadyStateViolation,
+    ThermoEnvironment,
     check_steady_states,
     lag_one_autocorrelation,
     run_tfa,
@@ -38,19 +39,16 @@ def _sample(model, energies, config, env_name, summary, seed=SEED, **overrides):
     tfa, sampling = _settings(config)
     sampling.update(overrides)
     return sample_steady_states(
-        model, energies, config["physiology"], tfa, sampling,
-        config["environments"][env_name], env_name, BIOMASS, summary["directionality"], seed,
-        z_score=config["thermo"]["z_score"], min_growth=summary["min_growth"],
+        ThermoEnvironment.from_config(model, energies, config, env_name), tfa, sampling,
+        summary["directionality"], seed, min_growth=summary["min_growth"],
     )
 
 
 def _check(samples, model, energies, config, env_name, summary, **kwargs):
     _, sampling = _settings(config)
     return kwargs.pop("function", check_steady_states)(
-        samples, model, energies, config["physiology"], sampling,
-        config["environments"][env_name], env_name, BIOMASS,
-        z_score=config["thermo"]["z_score"], min_growth=summary["min_growth"],
-        directionality=summary["directionality"], **kwargs,
+        samples, ThermoEnvironment.from_config(model, energies, config, env_name), sampling,
+        min_growth=summary["min_growth"], directionality=summary["directionality"], **kwargs,
     )
 
 
@@ -62,9 +60,9 @@ def sampled(_textbook, textbook_energies, _default_config):
     result = {}
     for env_name in ENVIRONMENTS:
         summary, _ = run_tfa(
-            _textbook, textbook_energies, config["physiology"], tfa,
-            config["environments"][env_name], env_name, BIOMASS,
-            z_score=config["thermo"]["z_score"], sampling=sampling,
+            ThermoEnvironment.from_config(_textbook, textbook_energies, config, env_name),
+            tfa,
+            sampling=sampling,
         )
         result[env_name] = (summary, _sample(_textbook, textbook_energies, config, env_name,
                                              summary))

@@ -19,6 +19,7 @@ from kinetigen.network import (
 )
 from kinetigen.sampling import (
     InfeasibleTFA,
+    ThermoEnvironment,
     apply_relaxation,
     build_tfa_problem,
     maximize_growth,
@@ -33,19 +34,13 @@ BIOMASS = "Biomass_Ecoli_core"
 
 
 def _problem(model, energies, config, env_name="glucose_aerobic", environment=None, **tfa):
-    environment = environment or config["environments"][env_name]
-    return build_tfa_problem(
-        model, energies, config["physiology"], dict(config["tfa"], **tfa), environment,
-        env_name, BIOMASS, z_score=config["thermo"]["z_score"],
-    )
+    env = ThermoEnvironment.from_config(model, energies, config, env_name, environment)
+    return build_tfa_problem(env, dict(config["tfa"], **tfa))
 
 
 def _run(model, energies, config, env_name, environment=None, variability=False, **kwargs):
-    environment = environment or config["environments"][env_name]
-    return run_tfa(
-        model, energies, config["physiology"], dict(config["tfa"], variability=variability),
-        environment, env_name, BIOMASS, z_score=config["thermo"]["z_score"], **kwargs,
-    )
+    env = ThermoEnvironment.from_config(model, energies, config, env_name, environment)
+    return run_tfa(env, dict(config["tfa"], variability=variability), **kwargs)
 
 
 def _force_forward(problem, reaction_id, flux=0.1):
@@ -326,7 +321,9 @@ def test_bad_inputs_raise_clear_errors(textbook_model, textbook_energies, defaul
         _problem(textbook_model, textbook_energies, default_config, min_growth_fraction=1.5)
     with pytest.raises(ValueError, match="biomass_reaction"):
         run_tfa(
-            textbook_model, textbook_energies, default_config["physiology"],
-            default_config["tfa"], default_config["environments"]["glucose_aerobic"],
-            "glucose_aerobic", "no_such_biomass", z_score=1.96,
+            ThermoEnvironment.from_config(
+                textbook_model, textbook_energies,
+                dict(default_config, biomass_reaction="no_such_biomass"), "glucose_aerobic",
+            ),
+            default_config["tfa"],
         )

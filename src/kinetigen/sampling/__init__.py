@@ -2,7 +2,8 @@
 
 One function per Snakemake rule: :func:`run_tfa` (per environment: growth, reference
 directionality profile, variability) and :func:`sample_steady_states` (per environment: the
-steady-state table); :func:`check_steady_states` re-checks a table.
+steady-state table); :func:`check_steady_states` re-checks a table. Each takes the
+environment as one :class:`ThermoEnvironment`.
 """
 
 from kinetigen.sampling.relaxation import InfeasibleTFA, apply_relaxation, find_relaxation
@@ -16,6 +17,7 @@ from kinetigen.sampling.steady_states import (
 from kinetigen.sampling.tfa import (
     GAS_CONSTANT_KJ_PER_MOL_K,
     TFAProblem,
+    ThermoEnvironment,
     build_tfa_problem,
     maximize_growth,
     reference_solution,
@@ -29,6 +31,7 @@ __all__ = [
     "InfeasibleTFA",
     "SteadyStateViolation",
     "TFAProblem",
+    "ThermoEnvironment",
     "apply_relaxation",
     "build_tfa_problem",
     "check_steady_states",

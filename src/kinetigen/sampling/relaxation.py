@@ -23,7 +23,7 @@ from typing import Any
 import cobra
 import pandas as pd
 
-from kinetigen.sampling.tfa import build_tfa_problem, ln_concentration_bounds
+from kinetigen.sampling.tfa import ThermoEnvironment, build_tfa_problem, ln_concentration_bounds
 from kinetigen.thermo.energies import ReactionEnergies
 
 logger = logging.getLogger(__name__)
@@ -63,16 +63,7 @@ class InfeasibleTFA(ValueError):
 
 
 def find_relaxation(
-    model: cobra.Model,
-    energies: ReactionEnergies,
-    physiology: Mapping[str, Any],
-    tfa: Mapping[str, Any],
-    environment: Mapping[str, Any],
-    env_name: str,
-    biomass_reaction: str,
-    *,
-    z_score: float,
-    min_growth: float,
+    env: ThermoEnvironment, tfa: Mapping[str, Any], *, min_growth: float
 ) -> pd.DataFrame:
     """Smallest dG'0 and ln c bound relaxation that lets TFA reach ``min_growth`` (1/h).
 
@@ -80,13 +71,10 @@ def find_relaxation(
     first); empty when no relaxation is needed. Raises InfeasibleTFA when even the relaxed
     MILP cannot grow (the flux bounds themselves forbid it).
     """
-    problem = build_tfa_problem(
-        model, energies, physiology, tfa, environment, env_name, biomass_reaction,
-        z_score=z_score, relaxed=True,
-    )
+    problem = build_tfa_problem(env, tfa, relaxed=True)
     tfa_model = problem.model
     with tfa_model:
-        biomass = tfa_model.reactions.get_by_id(biomass_reaction)
+        biomass = tfa_model.reactions.get_by_id(env.biomass_reaction)
         biomass.lower_bound = max(biomass.lower_bound, min_growth)
         weights = {slack: 1.0 for pair in problem.dg0_slack.values() for slack in pair}
         weights.update(
@@ -95,7 +83,7 @@ def find_relaxation(
         solution = problem.optimize(weights, "min")
     if not solution.optimal:
         raise InfeasibleTFA(
-            env_name,
+            env.name,
             f"even with relaxed dG'0 and concentrations, growth >= {min_growth:.4g} 1/h is "
             f"{solution.status}",
             report=pd.DataFrame(columns=REPORT_COLUMNS),
@@ -120,7 +108,7 @@ def find_relaxation(
     report = report.sort_values("relaxation", ascending=False, ignore_index=True)
     logger.info(
         "environment %s: smallest relaxation has %d changes, cost %.4g kJ/mol",
-        env_name, len(report), solution.objective,
+        env.name, len(report), solution.objective,
     )
     return report
 

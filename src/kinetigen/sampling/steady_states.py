@@ -58,6 +58,7 @@ from kinetigen.sampling.relaxation import InfeasibleTFA
 from kinetigen.sampling.tfa import (
     ZERO_FLUX,
     TFAProblem,
+    ThermoEnvironment,
     build_tfa_problem,
     gas_constant_times_temperature,
     ln_concentration_bounds,
@@ -65,7 +66,6 @@ from kinetigen.sampling.tfa import (
     split_reactions,
     uncertainty_basis,
 )
-from kinetigen.thermo.energies import ReactionEnergies
 
 logger = logging.getLogger(__name__)
 
@@ -355,29 +355,22 @@ def _physical_samples(
 
 
 def sample_steady_states(
-    model: cobra.Model,
-    energies: ReactionEnergies,
-    physiology: Mapping[str, Any],
+    env: ThermoEnvironment,
     tfa: Mapping[str, Any],
     sampling: Mapping[str, Any],
-    environment: Mapping[str, Any],
-    env_name: str,
-    biomass_reaction: str,
     directionality: Mapping[str, int],
     seed: int,
     *,
-    z_score: float,
     min_growth: float | None = None,
 ) -> pd.DataFrame:
     """Sample ``sampling["n_samples"]`` steady states of one environment.
 
     Parameters
     ----------
-    model
-        The network (not modified); the environment's bounds are applied here on a copy.
-    energies, physiology, tfa, sampling, environment
-        Reaction energies and the config sections of those names; ``z_score`` is
-        ``thermo.z_score``.
+    env
+        The environment; its bounds are applied to a copy of the network.
+    tfa, sampling
+        The config sections of those names.
     directionality
         {reaction: +1 | -1 | 0}, the ``directionality`` of :func:`run_tfa`'s summary.
     seed
@@ -393,17 +386,15 @@ def sample_steady_states(
     """
     validate_sampling_config(sampling)
     start = time.perf_counter()
-    problem = build_tfa_problem(
-        model, energies, physiology, tfa, environment, env_name, biomass_reaction,
-        z_score=z_score,
-    )
+    env_name = env.name
+    problem = build_tfa_problem(env, tfa)
     if min_growth is None:
         status, growth = maximize_growth(problem)
         if not growth > 0:
             raise InfeasibleTFA(env_name, f"TFA growth optimum is {status}")
         min_growth = float(tfa["min_growth_fraction"]) * growth
     polytope = build_sampling_polytope(
-        model, problem, environment, directionality, min_growth,
+        env.model, problem, env.environment, directionality, min_growth,
         float(sampling["min_abs_dg_kJ"]), float(sampling["min_abs_flux"]),
     )
     if not math.isfinite(polytope.model.slim_optimize()):
@@ -423,7 +414,7 @@ def sample_steady_states(
         "environment %s: %d warm-up points in %.1f s",
         env_name, sampler.n_warmup, time.perf_counter() - start,
     )
-    stoichiometry = create_stoichiometric_matrix(model, array_type="dense")
+    stoichiometry = create_stoichiometric_matrix(env.model, array_type="dense")
     kept: list[pd.DataFrame] = []
     n_kept = dropped = 0
     sampling_start = time.perf_counter()
@@ -437,9 +428,7 @@ def sample_steady_states(
         raw = sampler.sample(wanted, fluxes=False).iloc[:wanted]
         batch = _physical_samples(polytope, raw, stoichiometry)
         violations = steady_state_violations(
-            batch, model, energies, physiology, sampling, environment, env_name,
-            biomass_reaction, z_score=z_score, min_growth=min_growth,
-            directionality=directionality,
+            batch, env, sampling, min_growth=min_growth, directionality=directionality
         )
         bad = violations["sample"].unique()
         if len(bad):
@@ -513,15 +502,9 @@ def _make_sampler(
 
 def steady_state_violations(
     samples: pd.DataFrame,
-    model: cobra.Model,
-    energies: ReactionEnergies,
-    physiology: Mapping[str, Any],
+    env: ThermoEnvironment,
     sampling: Mapping[str, Any],
-    environment: Mapping[str, Any],
-    env_name: str,
-    biomass_reaction: str,
     *,
-    z_score: float,
     min_growth: float,
     directionality: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
@@ -538,6 +521,9 @@ def steady_state_violations(
     -------
     DataFrame with columns sample (index label), check, id, value, limit (empty if all pass).
     """
+    model, energies, physiology = env.model, env.energies, env.physiology
+    environment, env_name, biomass_reaction = env.environment, env.name, env.biomass_reaction
+    z_score = env.z_score
     rt = gas_constant_times_temperature(physiology)
     constrained, _ = split_reactions(model, energies)
     lnc_bounds = ln_concentration_bounds(model, physiology, environment, env_name)
@@ -644,23 +630,16 @@ def steady_state_violations(
 
 def check_steady_states(
     samples: pd.DataFrame,
-    model: cobra.Model,
-    energies: ReactionEnergies,
-    physiology: Mapping[str, Any],
+    env: ThermoEnvironment,
     sampling: Mapping[str, Any],
-    environment: Mapping[str, Any],
-    env_name: str,
-    biomass_reaction: str,
     *,
-    z_score: float,
     min_growth: float,
     directionality: Mapping[str, int] | None = None,
 ) -> None:
     """Raise :class:`SteadyStateViolation` (naming sample and reaction/metabolite) if any
     sample breaks a condition of :func:`steady_state_violations`."""
     violations = steady_state_violations(
-        samples, model, energies, physiology, sampling, environment, env_name,
-        biomass_reaction, z_score=z_score, min_growth=min_growth, directionality=directionality,
+        samples, env, sampling, min_growth=min_growth, directionality=directionality
     )
     if len(violations):
-        raise SteadyStateViolation(env_name, violations)
+        raise SteadyStateViolation(env.name, violations)

@@ -59,6 +59,7 @@ import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import cobra
@@ -67,7 +68,7 @@ import pandas as pd
 from optlang.interface import OPTIMAL
 from optlang.symbolics import Zero
 
-from kinetigen.network import apply_environment, fba_growth, is_water_or_proton
+from kinetigen.network import apply_environment, fba_growth, is_water_or_proton, load_network
 from kinetigen.thermo.energies import ReactionEnergies
 
 logger = logging.getLogger(__name__)
@@ -238,6 +239,59 @@ def uncertainty_basis(energies: ReactionEnergies, constrained: list[str]) -> pd.
         index=pd.Index(constrained, name="reaction"),
         columns=[f"pc{k}" for k in range(rank)],
     )
+
+
+@dataclass(frozen=True)
+class ThermoEnvironment:
+    """One environment as the thermodynamic stage sees it (TFA, relaxation, sampling, checks).
+
+    ``model`` is the network, never modified: each step applies the environment's bounds to
+    a copy. ``physiology`` is that config section, ``environment`` the environment's config
+    entry and ``name`` its name (in every error message), ``z_score`` is ``thermo.z_score``.
+    """
+
+    model: cobra.Model
+    energies: ReactionEnergies
+    physiology: Mapping[str, Any]
+    environment: Mapping[str, Any]
+    name: str
+    biomass_reaction: str
+    z_score: float
+
+    @classmethod
+    def from_config(
+        cls,
+        model: cobra.Model,
+        energies: ReactionEnergies,
+        config: Mapping[str, Any],
+        name: str,
+        environment: Mapping[str, Any] | None = None,
+    ) -> ThermoEnvironment:
+        """Environment ``name`` of a whole workflow config (its entry unless ``environment``
+        is given)."""
+        return cls(
+            model=model,
+            energies=energies,
+            physiology=config["physiology"],
+            environment=config["environments"][name] if environment is None else environment,
+            name=name,
+            biomass_reaction=config["biomass_reaction"],
+            z_score=config["thermo"]["z_score"],
+        )
+
+    @classmethod
+    def from_rule(cls, params: Any, energies_dir: str | Path, name: str) -> ThermoEnvironment:
+        """From a rule's ``params`` (model, solver, physiology, environment,
+        biomass_reaction, z_score) and the reaction energies saved in ``energies_dir``."""
+        return cls(
+            model=load_network(params.model, solver=params.solver),
+            energies=ReactionEnergies.load(Path(energies_dir)),
+            physiology=params.physiology,
+            environment=params.environment,
+            name=name,
+            biomass_reaction=params.biomass_reaction,
+            z_score=params.z_score,
+        )
 
 
 @dataclass
@@ -440,22 +494,16 @@ class HighsMILP:
 
 
 def build_tfa_problem(
-    model: cobra.Model,
-    energies: ReactionEnergies,
-    physiology: Mapping[str, Any],
-    tfa: Mapping[str, Any],
-    environment: Mapping[str, Any],
-    env_name: str,
-    biomass_reaction: str,
-    *,
-    z_score: float,
-    relaxed: bool = False,
+    env: ThermoEnvironment, tfa: Mapping[str, Any], *, relaxed: bool = False
 ) -> TFAProblem:
-    """Copy ``model``, apply ``environment`` and add the TFA variables and constraints.
+    """Copy the network, apply the environment and add the TFA variables and constraints.
 
-    ``model`` is left untouched. With ``relaxed``, ln c bounds and dG'0 get non-negative
+    ``env.model`` is left untouched. With ``relaxed``, ln c bounds and dG'0 get non-negative
     slack variables (the relaxation MILP of :mod:`kinetigen.sampling.relaxation`).
     """
+    model, energies, physiology = env.model, env.energies, env.physiology
+    environment, env_name, biomass_reaction = env.environment, env.name, env.biomass_reaction
+    z_score = env.z_score
     validate_tfa_config(tfa, z_score)
     if biomass_reaction not in model.reactions:
         raise ValueError(
@@ -740,27 +788,17 @@ def _add_minimum_active_flux(problem: TFAProblem, min_abs_flux: float) -> None:
 
 
 def run_tfa(
-    model: cobra.Model,
-    energies: ReactionEnergies,
-    physiology: Mapping[str, Any],
-    tfa: Mapping[str, Any],
-    environment: Mapping[str, Any],
-    env_name: str,
-    biomass_reaction: str,
-    *,
-    z_score: float,
-    sampling: Mapping[str, Any] | None = None,
+    env: ThermoEnvironment, tfa: Mapping[str, Any], *, sampling: Mapping[str, Any] | None = None
 ) -> tuple[dict[str, Any], pd.DataFrame | None]:
     """TFA of one environment: growth, reference directionality profile and variability.
 
     Parameters
     ----------
-    model
-        The network (not modified). The environment's reaction bounds are applied here, on a
-        copy, so a bare network and one already in the environment give the same result.
-    energies, physiology, tfa, environment
-        Reaction energies and the config sections of those names; ``z_score`` is
-        ``thermo.z_score``.
+    env
+        The environment. Its reaction bounds are applied to a copy of the network, so a bare
+        network and one already in the environment give the same result.
+    tfa
+        The ``tfa`` config section.
     sampling
         The ``sampling`` config section; if given, the reference also honours its
         ``min_abs_dg_kJ`` and ``min_abs_flux``, so the profile can be sampled.
@@ -789,12 +827,10 @@ def run_tfa(
     from kinetigen.sampling.variability import thermodynamic_variability
 
     start = time.perf_counter()
-    validate_tfa_config(tfa, z_score)
-    fba = _fba_growth(model, environment, env_name, biomass_reaction)
-    problem = build_tfa_problem(
-        model, energies, physiology, tfa, environment, env_name, biomass_reaction,
-        z_score=z_score,
-    )
+    env_name = env.name
+    validate_tfa_config(tfa, env.z_score)
+    fba = _fba_growth(env.model, env.environment, env_name, env.biomass_reaction)
+    problem = build_tfa_problem(env, tfa)
     logger.info(
         "environment %s: TFA MILP with %d constrained and %d unconstrained reactions, "
         "%d ln c and %d uncertainty variables",
@@ -808,10 +844,7 @@ def run_tfa(
             "environment %s: TFA is %s (growth %s); searching the smallest relaxation",
             env_name, status, tfa_growth,
         )
-        report = find_relaxation(
-            model, energies, physiology, tfa, environment, env_name, biomass_reaction,
-            z_score=z_score, min_growth=target,
-        )
+        report = find_relaxation(env, tfa, min_growth=target)
         from kinetigen.sampling.relaxation import InfeasibleTFA
 
         raise InfeasibleTFA(
