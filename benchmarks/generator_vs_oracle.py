@@ -5,9 +5,10 @@ Run after the workflow has trained a generator (``make run``):
     python benchmarks/generator_vs_oracle.py [results] [--models 2000]
 
 For every environment, both methods produce ``--models`` parameter sets on the same steady
-states (the ones the attainability screen keeps) and are timed with process CPU time in the same
-process, one after the other: the generator's forward pass + lambda_max, and ORACLE's uniform
-saturations + lambda_max. Prints incidence, valid models per CPU-second and their ratio.
+states (the evaluation steady states of ``kinetics.split``, which the generator never trained
+on) and are timed with process CPU time in the same process, one after the other: the
+generator's forward pass + lambda_max, and ORACLE's uniform saturations + lambda_max. Prints
+incidence, valid models per CPU-second and their ratio.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from kinetigen.config import validate_config
 from kinetigen.generator import load_generator
 from kinetigen.kinetics import BatchedJacobian, ParameterSpace, build_kinetic_model
 from kinetigen.network import load_network
-from kinetigen.validation.stage import screened_positions
 
 
 def main() -> None:
@@ -47,7 +47,7 @@ def main() -> None:
         samples = pd.read_parquet(folder / "steady_states.parquet")
         model = build_kinetic_model(cobra_model, samples, config, env)
         jacobian = BatchedJacobian(model, shared_index=space.index_of(model))
-        positions = screened_positions(pd.read_csv(folder / "attainability.csv"))
+        positions = model.split.evaluation
         chosen = np.asarray(positions)[np.arange(args.models) % len(positions)]
         threshold = torch.as_tensor(model.threshold[chosen])
         conditions = None if encoder is None else encoder.transform_tensor(samples.iloc[chosen])

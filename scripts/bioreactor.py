@@ -17,7 +17,6 @@ model, (generated, *_unused) = validation_models(
     load_network(params.model, solver=params.solver),
     pd.read_parquet(smk.input.samples),
     pd.read_csv(smk.input.parameters),
-    pd.read_csv(smk.input.attainability),
     None,  # no control groups in the bioreactor
     params.config,
     smk.input.generator,

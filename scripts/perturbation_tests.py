@@ -21,7 +21,6 @@ model, model_sets = validation_models(
     load_network(params.model, solver=params.solver),
     pd.read_parquet(smk.input.samples),
     pd.read_csv(smk.input.parameters),
-    pd.read_csv(smk.input.attainability),
     pd.read_csv(smk.input.oracle),
     params.config,
     smk.input.generator,
@@ -31,11 +30,12 @@ model, model_sets = validation_models(
     seed=derive_seed(params.seed, "validation", env),
     oracle_seed=derive_seed(params.seed, "oracle", env),  # the ORACLE rule's seed
 )
-table, summary = perturbation_validation(
+table, trajectories, summary = perturbation_validation(
     model, model_sets, settings, derive_seed(params.seed, "perturbation", env)
 )
 write_csv(pd.concat([s.table() for s in model_sets]), smk.output.models)
 write_parquet(tested_parameters(model, model_sets), smk.output.parameters)
 write_csv(table, smk.output.table)
+write_csv(trajectories, smk.output.trajectories)
 write_json(summary, smk.output.summary)
 log.info("%s: fraction returned\n%s", env, pd.DataFrame(summary["return"]).to_string())

@@ -187,7 +187,7 @@ def test_product_balances_on_anaerobic_glucose(_textbook, _default_config):
     assert sorted(dynamic_extracellular(model)) == sorted(products + ["glc__D_e"])
     assert np.all(steady_state_uptake(model, products) < 0)  # secreted
     rng = np.random.default_rng(0)
-    positions = np.arange(40) % model.n_steady_states
+    positions = np.arange(400) % model.n_steady_states
     saturation = rng.uniform(0.01, 0.99, size=(len(positions), len(model.parameters)))
     ln_km = model.ln_km_from_saturation(saturation, positions)
     lambda_max = BatchedJacobian(model).lambda_max(ln_km, positions).numpy()

@@ -87,3 +87,60 @@ def test_paper_config_passes_the_schema(default_config):
     assert validated["kinetics"]["attainability"]["max_evaluations"] == 5000
     assert validated["sampling"]["thinning"] == 1000
     assert len(validated["environments"]) == 6
+
+
+def _leaves(node: yaml.Node, path: tuple[str, ...] = ()):
+    """(key path, value node) of every leaf of a composed YAML mapping (lists are leaves)."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield from _leaves(value, (*path, key.value))
+    else:
+        yield path, node
+
+
+def test_config_yaml_agrees_with_schema_defaults():
+    """config.yaml repeats the schema's defaults; a deliberate difference says so on its line
+    ("differs from the default"), so users can tell a choice from a stale copy."""
+    from kinetigen.config import with_defaults
+
+    text = (REPO / "config.yaml").read_text()
+    lines = text.splitlines()
+    defaults = with_defaults({})
+    values = yaml.safe_load(text)
+    checked = 0
+    for path, node in _leaves(yaml.compose(text)):
+        if path[0] == "environments":
+            continue
+        default, value = defaults, values
+        for key in path:
+            default, value = default[key], value[key]
+        checked += 1
+        if value != default:
+            line = lines[node.start_mark.line]
+            assert "differs from the default" in line, (
+                f"config.yaml key {'.'.join(path)} = {value!r} but the schema default is "
+                f"{default!r}; change one, or say why on its line"
+            )
+    assert checked > 20
+
+
+def test_threshold_factor_is_derived_from_the_return_test(default_config):
+    """One criterion: the default factor is ln(max magnitude / tolerance) / return time
+    factor, follows the validation settings, and a number given in config wins."""
+    import math
+
+    config = validate_config(default_config)
+    assert config["kinetics"]["threshold"]["factor"] == pytest.approx(math.log(0.5 / 0.01))
+    edited = yaml.safe_load((REPO / "config.yaml").read_text())
+    edited["validation"].update(magnitudes=[0.1, 0.2], tolerance=0.02, return_time_factor=2.0)
+    config = validate_config(edited)
+    assert config["kinetics"]["threshold"]["factor"] == pytest.approx(math.log(10.0) / 2.0)
+    edited = yaml.safe_load((REPO / "config.yaml").read_text())
+    edited["kinetics"]["threshold"]["factor"] = 5.0
+    assert validate_config(edited)["kinetics"]["threshold"]["factor"] == 5.0
+
+
+def test_split_larger_than_the_sample_is_refused(default_config):
+    default_config["kinetics"]["split"] = {"n_train": 600, "n_evaluation": 500}
+    with pytest.raises(ConfigError, match=r"kinetics.split.n_train.*sampling.n_samples"):
+        validate_config(default_config)

@@ -280,9 +280,13 @@ def test_bad_input_names_the_culprit(_textbook, _default_config, samples):
 
 def test_validity_threshold(kinetic, _default_config):
     growth = kinetic.growth_rate
-    np.testing.assert_allclose(kinetic.threshold, -3.0 * growth / math.log(2.0), rtol=1e-14)
-    # Doubling time ln2/mu; the dominant time constant -1/lambda_thr is a third of it.
-    np.testing.assert_allclose(-1.0 / kinetic.threshold, math.log(2.0) / growth / 3.0)
+    np.testing.assert_allclose(
+        kinetic.threshold, -math.log(0.5 / 0.01) * growth / math.log(2.0), rtol=1e-14
+    )
+    # Doubling time ln2/mu; the dominant time constant -1/lambda_thr is 1/ln(50) of it.
+    np.testing.assert_allclose(
+        -1.0 / kinetic.threshold, math.log(2.0) / growth / math.log(50.0), rtol=1e-12
+    )
     fixed = KineticsSettings.from_config(
         dict(_default_config, kinetics={"threshold": {"fixed_per_h": -2.5}})
     )

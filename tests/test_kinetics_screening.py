@@ -19,8 +19,9 @@ from kinetigen.kinetics import (
     oracle_baseline,
     oracle_parameter_sets,
     oracle_sampling,
-    screening_positions,
+    split_steady_states,
 )
+from kinetigen.kinetics.split import SplitError
 from kinetigen.kinetics.synthetic import synthetic_steady_states
 
 ENVIRONMENTS = ("glucose_aerobic", "acetate_aerobic")
@@ -36,11 +37,16 @@ def samples(_textbook, _default_config):
     }
 
 
+# Four synthetic steady states per environment: two train, two evaluate.
+SPLIT = {"n_train": 2, "n_evaluation": 2}
+TRAIN, EVALUATION = [0, 2], [1, 3]
+
+
 @pytest.fixture(scope="module")
 def models(_textbook, _default_config, samples):
+    config = {**_default_config, "kinetics": {**_default_config["kinetics"], "split": SPLIT}}
     return {
-        env: build_kinetic_model(_textbook, frame, _default_config, env)
-        for env, frame in samples.items()
+        env: build_kinetic_model(_textbook, frame, config, env) for env, frame in samples.items()
     }
 
 
@@ -50,7 +56,8 @@ def small_config(_default_config):
     config["kinetics"] = {
         "km_bounds_M": [1.0e-7, 0.5],
         "km_bounds_overrides_M": {"km_PGI_g6p_c": [1.0e-5, 1.0e-2]},
-        "attainability": {"n_steady_states": 2, "max_evaluations": 150, "popsize": 10},
+        "split": SPLIT,
+        "attainability": {"max_evaluations": 150, "popsize": 10},
         "oracle": {"n_parameter_sets": 250, "batch_size": 100},
     }
     return config
@@ -105,9 +112,10 @@ def test_oracle_baseline(_textbook, small_config, samples, models):
     assert len(frame) == 250 and frame["sample"].tolist() == list(range(250))
     assert set(frame.columns) >= {"sample", "steady_state", "lambda_max", "valid"}
     model = models["glucose_aerobic"]
-    # Sample i uses steady state i mod S; validity compares with that steady state's threshold.
-    np.testing.assert_array_equal(frame["steady_state"], np.arange(250) % 4)
-    thresholds = model.threshold[np.arange(250) % 4]
+    # Sample i uses evaluation steady state i mod S; validity compares with its threshold.
+    used = np.asarray(EVALUATION)[np.arange(250) % 2]
+    np.testing.assert_array_equal(frame["steady_state"], used)
+    thresholds = model.threshold[used]
     np.testing.assert_array_equal(frame["valid"], frame["lambda_max"] < thresholds)
     assert summary["n"] == 250
     assert summary["incidence"] == pytest.approx(frame["valid"].mean())
@@ -151,9 +159,9 @@ def test_attainability(_textbook, small_config, samples, models):
         parameters=space.frame,
     )
     assert list(table.columns[:4]) == ["steady_state", "threshold", "best_lambda_max", "attainable"]
-    assert table["steady_state"].tolist() == [0, 3]  # evenly spaced subset of 4
+    assert table["steady_state"].tolist() == TRAIN  # the training steady states only
     model = models["glucose_aerobic"]
-    np.testing.assert_allclose(table["threshold"], model.threshold[[0, 3]])
+    np.testing.assert_allclose(table["threshold"], model.threshold[TRAIN])
     np.testing.assert_array_equal(
         table["attainable"], table["best_lambda_max"] < table["threshold"]
     )
@@ -161,7 +169,7 @@ def test_attainability(_textbook, small_config, samples, models):
     # The search beats its starting point (all saturations 1/2) and the ORACLE draws it
     # would see with the same budget.
     evaluator = BatchedJacobian(model)
-    for position, best in zip([0, 3], table["best_lambda_max"], strict=True):
+    for position, best in zip(TRAIN, table["best_lambda_max"], strict=True):
         half = model.ln_km_from_saturation(np.full((1, len(model.parameters)), 0.5), [position])
         assert best < evaluator.lambda_max(half, position).item()
         rng = np.random.default_rng(position)
@@ -173,11 +181,23 @@ def test_attainability(_textbook, small_config, samples, models):
     index = space.index_of(model)
     bounds = (space.lower[index], space.upper[index])
     again = attainability_search(
-        model, [0, 3], seed=8, bounds=bounds, max_evaluations=150, popsize=10
+        model, TRAIN, seed=8, bounds=bounds, max_evaluations=150, popsize=10
     )
     np.testing.assert_array_equal(again["best_lambda_max"], table["best_lambda_max"])
 
 
-def test_screening_positions():
-    np.testing.assert_array_equal(screening_positions(100, 5), [0, 25, 50, 74, 99])
-    np.testing.assert_array_equal(screening_positions(3, 10), [0, 1, 2])
+def test_split_is_disjoint_interleaved_and_covers_the_chain():
+    split = split_steady_states(1000, 10, 20)
+    assert len(split.train) == 10 and len(split.evaluation) == 20
+    assert not set(split.train) & set(split.evaluation)
+    # Both sets span the chain; every evaluation state is at least ~30 samples (several
+    # autocorrelation times of the OptGP chain) from the nearest training state.
+    for positions in (split.train, split.evaluation):
+        assert positions.min() <= 40 and positions.max() >= 930
+    gaps = np.abs(split.evaluation[:, None] - split.train[None, :]).min(axis=1)
+    assert gaps.min() >= 30
+    equal = split_steady_states(100, 5, 5)
+    np.testing.assert_array_equal(equal.train, [0, 22, 44, 66, 88])
+    np.testing.assert_array_equal(equal.evaluation, [11, 33, 55, 77, 99])
+    with pytest.raises(SplitError, match=r"'acetate'.*kinetics.split.n_train"):
+        split_steady_states(10, 5, 6, "acetate")

@@ -74,7 +74,7 @@ def test_structure_of_toy_network(toy):
     conserved[1, [2, 4]] = 1.0
     assert np.allclose(conserved @ toy.stoichiometry, 0.0)
     np.testing.assert_allclose(toy.growth_rate[0], 1.0)
-    np.testing.assert_allclose(toy.threshold[0], -3.0 / math.log(2.0))
+    np.testing.assert_allclose(toy.threshold[0], -math.log(0.5 / 0.01) / math.log(2.0))
 
 
 def test_rates_reproduce_fluxes_and_gamma(toy, km_values):

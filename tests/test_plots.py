@@ -20,7 +20,7 @@ def _toy_model_sets(rng):
     """Generated and ORACLE-valid model sets of the toy kinetic model (two steady states)."""
     model = build_kinetic_model(toy_network(), toy_steady_states(2), TOY_CONFIG, "toy")
     sets = []
-    for group, n in (("generated", 20), ("oracle", 10), ("invalid", 5)):
+    for group, n in (("generated", 20), ("oracle", 10), ("slow", 5), ("unstable", 5)):
         positions = np.arange(n) % 2
         saturation = rng.uniform(0.01, 0.99, size=(n, len(model.parameters)))
         sets.append(
@@ -48,6 +48,7 @@ def _tiny_results(root):
             "models",
             "parameters",
             "perturbation",
+            "trajectories",
         )
     }
     model, model_sets = _toy_model_sets(rng)
@@ -86,12 +87,28 @@ def _tiny_results(root):
         ).to_csv(validation / "models.csv", index=False)
         pd.DataFrame(
             {
-                "group": ["generated", "oracle", "invalid"] * 2,
-                "model": [0, 0, 0, 1, 1, 1],
-                "magnitude": [0.1] * 3 + [0.5] * 3,
-                "returned": [True, True, False, True, False, False],
+                "group": ["generated", "oracle", "slow", "unstable"] * 2,
+                "model": [0, 0, 0, 0, 1, 1, 1, 1],
+                "magnitude": [0.1] * 4 + [0.5] * 4,
+                "returned": [True, True, False, False, True, False, False, False],
             }
         ).to_csv(validation / "perturbation.csv", index=False)
+        times = np.linspace(0.0, 2.0, 11)
+        pd.DataFrame(
+            [
+                {
+                    "group": group,
+                    "model": 0,
+                    "magnitude": magnitude,
+                    "time_h": 3.0 * t,
+                    "time_per_return_time": t,
+                    "deviation": magnitude * np.exp(-rate * t),
+                }
+                for group, rate in (("generated", 6.0), ("oracle", 5.0), ("slow", 1.0))
+                for magnitude in (0.1, 0.5)
+                for t in times
+            ]
+        ).to_csv(validation / "trajectories.csv", index=False)
         for key, name in (
             ("variability", "variability.csv"),
             ("oracle", "oracle.csv"),
@@ -104,6 +121,7 @@ def _tiny_results(root):
         inputs["models"].append(str(validation / "models.csv"))
         inputs["parameters"].append(str(validation / "parameters.parquet"))
         inputs["perturbation"].append(str(validation / "perturbation.csv"))
+        inputs["trajectories"].append(str(validation / "trajectories.csv"))
     for run in ("trnes/seed0", "trnes/seed1", "per-environment/env_b/seed0"):
         folder = root / "training" / run
         folder.mkdir(parents=True)
@@ -115,7 +133,12 @@ def _tiny_results(root):
             }
         ).to_csv(folder / "history.csv", index=False)
         pd.DataFrame(
-            {"env": list(ENVS), "split": ["train", "heldout"], "incidence": [0.95, 0.2]}
+            {
+                "env": ["env_a", "env_b", "env_a"],
+                "split": ["train", "heldout", "train"],
+                "steady_states": ["unseen", "unseen", "training"],
+                "incidence": [0.93, 0.2, 0.97],
+            }
         ).to_csv(folder / "incidence.csv", index=False)
         inputs["histories"].append(str(folder / "history.csv"))
         inputs["incidence"].append(str(folder / "incidence.csv"))

@@ -152,7 +152,13 @@ def test_ecoli_model_in_roadrunner(ecoli, ecoli_parameters, tmp_path):
 
 def test_export_oracle_models(_textbook, _default_config, ecoli, tmp_path):
     model, samples = ecoli
-    config = dict(_default_config, kinetics={"oracle": {"n_parameter_sets": 60, "batch_size": 25}})
+    config = dict(
+        _default_config,
+        kinetics={
+            "oracle": {"n_parameter_sets": 60, "batch_size": 25},
+            "split": {"n_train": 1, "n_evaluation": len(samples) - 1},
+        },
+    )
     frame, _ = oracle_baseline(_textbook, samples, config, ENV, seed=3)
     paths = export_oracle_models(_textbook, samples, config, ENV, frame, tmp_path, seed=3)
     assert 1 <= len(paths) <= 3 and all(p.exists() for p in paths)

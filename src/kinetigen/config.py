@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ import yaml
 from snakemake.utils import validate
 
 from kinetigen.network import check_environment, load_network
+
+log = logging.getLogger(__name__)
 
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -130,8 +133,41 @@ def check_against_model(config: dict) -> None:
             raise ConfigError(f"config key 'environments': {error}") from None
 
 
+def resolve_validity(config: dict) -> dict:
+    """Fill in the derived threshold factor (one criterion with the return test, see
+    kinetigen.kinetics.validity) and check that the split fits the sampled steady states."""
+    # Imported here: kinetigen.kinetics imports this module for its settings.
+    from kinetigen.kinetics.validity import return_test_factor
+
+    threshold = config["kinetics"]["threshold"]
+    try:
+        consistent = return_test_factor(config["validation"])
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    if threshold["factor"] is None:
+        threshold["factor"] = consistent
+    elif threshold["fixed_per_h"] is None and threshold["factor"] < consistent:
+        log.warning(
+            "config key 'kinetics.threshold.factor' = %g is below ln(max magnitude / tolerance)"
+            " / return_time_factor = %.3f: valid models may fail the perturbation test even in"
+            " linear theory",
+            threshold["factor"],
+            consistent,
+        )
+    split = config["kinetics"]["split"]
+    if split["n_train"] + split["n_evaluation"] > config["sampling"]["n_samples"]:
+        raise ConfigError(
+            "config keys 'kinetics.split.n_train' + 'kinetics.split.n_evaluation' = "
+            f"{split['n_train'] + split['n_evaluation']} exceed 'sampling.n_samples' = "
+            f"{config['sampling']['n_samples']}"
+        )
+    return config
+
+
 def validate_config(config: dict) -> dict:
-    """Full validation as the Snakefile does it; returns ``config`` with defaults filled in."""
+    """Full validation as the Snakefile does it; returns ``config`` with defaults filled in
+    and the threshold factor resolved."""
     validate_schema(config)
+    resolve_validity(config)
     check_against_model(config)
     return config

@@ -22,6 +22,7 @@ rule figures:
         parameters=expand("results/validation/{env}/parameters.parquet", env=ENVIRONMENTS),
         km_space="results/kinetic/parameters.csv",
         perturbation=expand("results/validation/{env}/perturbation.csv", env=ENVIRONMENTS),
+        trajectories=expand("results/validation/{env}/trajectories.csv", env=ENVIRONMENTS),
         bioreactor="results/validation/bioreactor/time_courses.csv",
         bioreactor_summary="results/validation/bioreactor/summary.csv",
     output:

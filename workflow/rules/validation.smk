@@ -19,11 +19,11 @@ rule perturbation_tests:
         model_files(),
         samples=steady_states,
         parameters="results/kinetic/parameters.csv",
-        attainability="results/envs/{env}/attainability.csv",
         oracle="results/envs/{env}/oracle.csv",
         generator=VALIDATED_GENERATOR,
     output:
         table="results/validation/{env}/perturbation.csv",
+        trajectories="results/validation/{env}/trajectories.csv",
         models="results/validation/{env}/models.csv",
         parameters="results/validation/{env}/parameters.parquet",
         summary="results/validation/{env}/summary.json",
@@ -51,9 +51,6 @@ rule bioreactor:
         model_files(),
         samples=f"results/envs/{VALIDATION['bioreactor']['environment']}/steady_states.parquet",
         parameters="results/kinetic/parameters.csv",
-        attainability=(
-            f"results/envs/{VALIDATION['bioreactor']['environment']}/attainability.csv"
-        ),
         generator=VALIDATED_GENERATOR,
     output:
         time_courses="results/validation/bioreactor/time_courses.csv",

@@ -3,8 +3,9 @@
 This module joins the stages: it turns the steady states, the shared Km parameter space and
 the attainability screen into :class:`~kinetigen.es.problem.Environment` objects (batched
 lambda_max evaluators from kinetigen.kinetics), builds the generator and the optimiser from the
-config, trains, and evaluates. Steady states used per environment: those the attainability
-screen found attainable (all screened ones if none was screened).
+config, trains, and evaluates. Training uses the training steady states of ``kinetics.split``
+that the attainability screen found attainable; evaluation reports the unseen evaluation
+steady states (and, labelled, the training ones).
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ from kinetigen.generator import (
     flatten_parameters,
     load_generator,
 )
-from kinetigen.kinetics import BatchedJacobian, ParameterSpace, build_kinetic_model
+from kinetigen.kinetics import (
+    BatchedJacobian,
+    KineticModel,
+    ParameterSpace,
+    build_kinetic_model,
+)
+from kinetigen.kinetics.settings import as_settings
 from kinetigen.seeds import derive_seed
 
 log = logging.getLogger(__name__)
@@ -60,25 +67,52 @@ def attainable_positions(attainability: pd.DataFrame) -> list[int]:
     return sorted(int(p) for p in attainability.loc[attainability["attainable"], "steady_state"])
 
 
+def _environment(
+    name: str,
+    model: KineticModel,
+    jacobian: BatchedJacobian,
+    kept: Sequence[int],
+    samples: pd.DataFrame,
+    encoder: ConditionEncoder | None,
+) -> Environment:
+    kept = list(kept)
+    return Environment(
+        name=name,
+        lambda_max=jacobian.lambda_max,
+        thresholds=torch.as_tensor(model.threshold[kept], dtype=torch.float64),
+        conditions=None if encoder is None else encoder.transform_tensor(samples.iloc[kept]),
+        positions=torch.as_tensor(kept, dtype=torch.long),
+    )
+
+
 def kinetic_environments(
     cobra_model: cobra.Model,
     samples: Mapping[str, pd.DataFrame],
     parameters: pd.DataFrame,
-    positions: Mapping[str, Sequence[int]],
+    positions: Mapping[str, Sequence[int]] | Sequence[tuple[str, Sequence[int]]],
     config: Mapping[str, Any],
     encoder: ConditionEncoder | None,
     threads: int = 1,
 ) -> list[Environment]:
-    """One :class:`Environment` per name in ``positions`` (in that order); ``threads`` CPU
-    threads solve each batch's eigenvalues (:class:`BatchedJacobian`)."""
+    """One :class:`Environment` per (name, steady-state positions) pair of ``positions`` (a
+    mapping or a sequence of pairs, in that order; a name may come twice, e.g. with its
+    training and its evaluation steady states, and its kinetic model is built once).
+    ``threads`` CPU threads solve each batch's eigenvalues (:class:`BatchedJacobian`)."""
+    pairs = list(positions.items()) if isinstance(positions, Mapping) else list(positions)
     space = ParameterSpace(parameters)
     device = config["kinetics"]["device"]
+    built: dict[str, tuple[KineticModel, BatchedJacobian]] = {}
     environments = []
-    for name, kept in positions.items():
-        model = build_kinetic_model(cobra_model, samples[name], config, name)
-        jacobian = BatchedJacobian(
-            model, device=device, shared_index=space.index_of(model), cpu_threads=threads
-        )
+    for name, kept in pairs:
+        if name not in built:
+            model = build_kinetic_model(cobra_model, samples[name], config, name)
+            built[name] = (
+                model,
+                BatchedJacobian(
+                    model, device=device, shared_index=space.index_of(model), cpu_threads=threads
+                ),
+            )
+        model, jacobian = built[name]
         kept = list(kept)
         environments.append(
             Environment(
@@ -235,27 +269,41 @@ def evaluate_saved(
     seed: int,
     threads: int = 1,
 ) -> pd.DataFrame:
-    """Incidence of a saved generator on a fresh latent batch of ``n_models`` per environment:
-    its training environments and ``heldout_names`` (zero-shot), over the steady states the
-    attainability screen keeps (all screened ones where it keeps none)."""
+    """Incidence of a saved generator on a fresh latent batch of ``n_models`` per environment
+    and steady-state set: column ``steady_states`` is ``"unseen"`` for the evaluation steady
+    states of ``kinetics.split`` (never trained on; the numbers to quote) and ``"training"``
+    for the attainable training steady states the generator was trained on (in-sample, for
+    comparison). Held-out environments (``heldout_names``, zero-shot) get unseen rows only."""
     generator, encoder, metadata = load_generator(generator_path)
-    names = list(metadata["train_environments"]) + [
-        name for name in heldout_names if name not in metadata["train_environments"]
-    ]
-    positions = {}
-    for name in names:
-        screened = attainability[name]
-        positions[name] = attainable_positions(screened) or sorted(
-            int(p) for p in screened["steady_state"]
-        )
+    trained = list(metadata["train_environments"])
+    heldout = [name for name in heldout_names if name not in trained]
+    settings = as_settings(config)
+    sets = {
+        "unseen": [
+            (name, settings.split(len(samples[name]), name).evaluation)
+            for name in trained + heldout
+        ],
+        "training": [(name, attainable_positions(attainability[name])) for name in trained],
+    }
     environments = kinetic_environments(
-        cobra_model, samples, parameters, positions, config, encoder, threads
+        cobra_model,
+        samples,
+        parameters,
+        sets["unseen"] + sets["training"],
+        config,
+        encoder,
+        threads,
     )
-    return evaluate_generator(
-        generator,
-        flatten_parameters(generator),
-        environments,
-        heldout=[name for name in names if name not in metadata["train_environments"]],
-        n_models=n_models,
-        seed=derive_seed(seed, "evaluation"),
-    )
+    tables = []
+    for label, first in (("unseen", 0), ("training", len(sets["unseen"]))):
+        table = evaluate_generator(
+            generator,
+            flatten_parameters(generator),
+            environments[first : first + len(sets[label])],
+            heldout=heldout if label == "unseen" else (),
+            n_models=n_models,
+            seed=derive_seed(seed, "evaluation", label),
+        )
+        table.insert(2, "steady_states", label)
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)

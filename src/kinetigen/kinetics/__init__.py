@@ -19,13 +19,13 @@ from kinetigen.kinetics.screening import (
     oracle_parameter_sets,
     oracle_sampling,
     resolve_device,
-    screening_positions,
 )
 from kinetigen.kinetics.settings import (
     GAS_CONSTANT_KJ,
     KineticsConfigError,
     KineticsSettings,
 )
+from kinetigen.kinetics.split import SteadyStateSplit, split_steady_states
 from kinetigen.kinetics.structure import (
     CONVENIENCE,
     IRREVERSIBLE_MM,
@@ -37,7 +37,7 @@ from kinetigen.kinetics.structure import (
     build_kinetic_model,
     conservation_analysis,
 )
-from kinetigen.kinetics.validity import validity_threshold
+from kinetigen.kinetics.validity import return_test_factor, validity_threshold
 
 __all__ = [
     "CONVENIENCE",
@@ -67,6 +67,8 @@ __all__ = [
     "resolve_device",
     "sbml_document",
     "sbml_string",
-    "screening_positions",
+    "return_test_factor",
+    "split_steady_states",
+    "SteadyStateSplit",
     "validity_threshold",
 ]

@@ -143,12 +143,6 @@ def attainability_search(
     )
 
 
-def screening_positions(n_steady_states: int, n_screened: int) -> np.ndarray:
-    """Evenly spaced steady-state positions (deterministic; samples are exchangeable)."""
-    count = min(n_screened, n_steady_states)
-    return np.unique(np.linspace(0, n_steady_states - 1, count).round().astype(int))
-
-
 def attainability(
     cobra_model: cobra.Model,
     samples: pd.DataFrame,
@@ -159,17 +153,17 @@ def attainability(
 ) -> pd.DataFrame:
     """Attainability table of one environment (``results/envs/{env}/attainability.csv``).
 
-    Screens ``kinetics.attainability.n_steady_states`` evenly spaced steady states; with the
+    Screens the training steady states (``kinetics.split``, see :attr:`KineticModel.split`);
+    with the
     shared ``parameters`` table the search respects its ln Km bounds (what a generator can
     reach). Columns: steady_state, threshold, best_lambda_max, attainable, evaluations,
     seconds.
     """
     settings = as_settings(config)
     model = build_kinetic_model(cobra_model, samples, settings, environment)
-    positions = screening_positions(model.n_steady_states, settings.attainability_steady_states)
     return attainability_search(
         model,
-        positions,
+        model.split.train,
         seed=seed,
         bounds=_bounds_in_model(model, parameters),
         max_evaluations=settings.attainability_max_evaluations,
@@ -184,15 +178,18 @@ def oracle_batch(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draws of ORACLE batch ``batch``: (sample indices, steady-state positions, ln Km).
 
-    Sample i uses steady state i mod S; saturations are uniform in (0, 1) from a generator
-    seeded by (seed, batch), so any batch can be regenerated on its own.
+    Sample i uses evaluation steady state i mod S (``model.split.evaluation``, the steady states
+    the generator is evaluated on, so both are scored on the same ones); saturations are
+    uniform in (0, 1) from a generator seeded by (seed, batch), so any batch can be
+    regenerated on its own.
     """
     first = batch * batch_size
     indices = np.arange(first, min(first + batch_size, n_total))
     rng = np.random.default_rng(np.random.SeedSequence([seed, batch]))
     saturation = rng.random((len(indices), len(model.parameters)))
     saturation = np.clip(saturation, SATURATION_EPS, 1.0 - SATURATION_EPS)
-    positions = indices % model.n_steady_states
+    evaluation = model.split.evaluation
+    positions = evaluation[indices % len(evaluation)]
     return indices, positions, model.ln_km_from_saturation(saturation, positions)
 
 
@@ -272,7 +269,7 @@ def oracle_sampling(
         "wall_seconds": wall,
         "seconds_per_valid_model": wall / n_valid if n_valid else None,
         "models_per_second": len(frame) / wall,
-        "n_steady_states": model.n_steady_states,
+        "n_steady_states": len(model.split.evaluation),
         "threshold": (
             {"fixed_per_h": settings.threshold_fixed_per_h}
             if settings.threshold_fixed_per_h is not None
@@ -309,7 +306,7 @@ def oracle_baseline(
     """ORACLE baseline of one environment (``oracle.csv`` rows and the summary json).
 
     ``kinetics.oracle.n_parameter_sets`` draws (default 10,000) in batches of
-    ``kinetics.oracle.batch_size``; sample i uses steady state i mod S.
+    ``kinetics.oracle.batch_size``, on the evaluation steady states (:func:`oracle_batch`).
     """
     settings = as_settings(config)
     model = build_kinetic_model(cobra_model, samples, settings, environment)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kinetigen.config import ConfigError, with_defaults
+from kinetigen.kinetics.split import SteadyStateSplit, split_steady_states
+from kinetigen.kinetics.validity import return_test_factor
 
 # Gas constant in kJ/mol/K (CODATA 2018).
 GAS_CONSTANT_KJ = 8.314462618e-3
@@ -47,9 +49,10 @@ class KineticsSettings:
     km_bounds_M: tuple[float, float] = (1.0e-8, 1.0)
     km_bounds_overrides_M: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     active_flux_tol: float = 1.0e-9
-    threshold_factor: float = 3.0
+    threshold_factor: float = math.log(0.5 / 0.01)  # validity.return_test_factor defaults
     threshold_fixed_per_h: float | None = None
-    attainability_steady_states: int = 10
+    split_train: int = 10
+    split_evaluation: int = 20
     attainability_max_evaluations: int = 5000
     attainability_popsize: int | None = None
     attainability_sigma0: float = 1.0
@@ -68,6 +71,12 @@ class KineticsSettings:
         """Factor from mmol/gDW/h to mol/L/h (litres of cell volume)."""
         return 1.0e-3 * self.cell_density_gDW_per_L
 
+    def split(self, n_steady_states: int, environment: str = "?") -> SteadyStateSplit:
+        """Training and evaluation positions of an environment's ``n_steady_states``."""
+        return split_steady_states(
+            n_steady_states, self.split_train, self.split_evaluation, environment
+        )
+
     def ln_km_bounds(self, name: str) -> tuple[float, float]:
         """Bounds on ln(Km / (mol/L)) of parameter ``name``."""
         low, high = self.km_bounds_overrides_M.get(name, self.km_bounds_M)
@@ -80,7 +89,8 @@ class KineticsSettings:
         workflow/schemas fills in defaults and names any bad key."""
         if not isinstance(config, Mapping):
             raise KineticsConfigError("the config must be a mapping")
-        sections = ("physiology", "biomass_reaction", "kinetics")
+        # validation: an unset threshold factor is derived from the return test's settings.
+        sections = ("physiology", "biomass_reaction", "kinetics", "validation")
         try:
             full = with_defaults({key: config[key] for key in sections if key in config})
         except ConfigError as error:
@@ -105,9 +115,14 @@ class KineticsSettings:
                 for name, value in kinetics["km_bounds_overrides_M"].items()
             },
             active_flux_tol=float(kinetics["active_flux_tol"]),
-            threshold_factor=float(threshold["factor"]),
+            threshold_factor=(
+                return_test_factor(full["validation"])
+                if threshold["factor"] is None
+                else float(threshold["factor"])
+            ),
             threshold_fixed_per_h=threshold["fixed_per_h"],
-            attainability_steady_states=attainability["n_steady_states"],
+            split_train=kinetics["split"]["n_train"],
+            split_evaluation=kinetics["split"]["n_evaluation"],
             attainability_max_evaluations=attainability["max_evaluations"],
             attainability_popsize=attainability["popsize"],
             attainability_sigma0=float(attainability["sigma0"]),

@@ -42,6 +42,7 @@ import pandas as pd
 import scipy.linalg
 
 from kinetigen.kinetics.settings import KineticsSettings, as_settings
+from kinetigen.kinetics.split import SteadyStateSplit
 from kinetigen.kinetics.validity import validity_threshold
 from kinetigen.network import base_id, is_water_or_proton
 
@@ -170,6 +171,11 @@ class KineticModel:
     @property
     def n_steady_states(self) -> int:
         return len(self.sample_ids)
+
+    @property
+    def split(self) -> SteadyStateSplit:
+        """Training and evaluation steady-state positions (``kinetics.split``)."""
+        return self.settings.split(self.n_steady_states, self.environment)
 
     @property
     def n_reduced(self) -> int:

@@ -33,7 +33,8 @@ COLOURS = {
     "sep-cma": "#2166ac",
     "oracle": "#808080",
     "generated": "#1b7837",
-    "invalid": "#d6604d",
+    "slow": "#f4a582",
+    "unstable": "#b2182b",
 }
 
 

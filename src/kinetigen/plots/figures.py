@@ -98,26 +98,33 @@ def plot_lambda_distributions(
 GROUP_LABELS = {
     "generated": "generated (valid)",
     "oracle": "ORACLE (valid)",
-    "invalid": "ORACLE (invalid, control)",
+    "slow": "ORACLE, stable but too slow (control)",
+    "unstable": "ORACLE, unstable",
 }
+GROUP_ORDER = ("generated", "oracle", "slow", "unstable")
 
 
 def plot_return_fractions(
     summary: pd.DataFrame,
     tolerance: float | None = None,
     return_time_factor: float | None = None,
+    trajectories: pd.DataFrame | None = None,
 ) -> plt.Figure:
-    """Fraction of perturbations after which models returned, per group, magnitude and
-    environment. ``summary`` has env, group, magnitude, fraction_returned; ``tolerance``
-    and ``return_time_factor`` (validation settings of the run) go into the title."""
+    """Top row: fraction of perturbations after which models returned, per group, magnitude
+    and environment (``summary``: env, group, magnitude, fraction_returned). Bottom row (with
+    ``trajectories``: env, group, model, magnitude, time_per_return_time, deviation): a few
+    models' largest relative deviation against time in units of the return time, log scale,
+    with the tolerance and the return time marked. ``tolerance`` and ``return_time_factor``
+    (validation settings of the run) go into the title."""
     envs = list(dict.fromkeys(summary["env"]))
-    groups = [g for g in ("generated", "oracle", "invalid") if g in set(summary["group"])]
+    groups = [g for g in GROUP_ORDER if g in set(summary["group"])]
     magnitudes = sorted(summary["magnitude"].unique())
+    rows = 1 if trajectories is None or trajectories.empty else 2
     figure, axes = plt.subplots(
-        1, len(magnitudes), figsize=(4.5 * len(magnitudes), 3.8), squeeze=False, sharey=True
+        rows, len(magnitudes), figsize=(4.8 * len(magnitudes), 4.0 * rows), squeeze=False
     )
     width = 0.8 / len(groups)
-    for axis, magnitude in zip(axes.flat, magnitudes, strict=True):
+    for axis, magnitude in zip(axes[0], magnitudes, strict=True):
         subset = summary[summary["magnitude"] == magnitude]
         for k, group in enumerate(groups):
             values = subset[subset["group"] == group].set_index("env").reindex(envs)
@@ -133,8 +140,10 @@ def plot_return_fractions(
         )
         axis.set_title(f"perturbation ±{magnitude:.0%}")
         axis.set_ylim(0, 1.05)
-    axes.flat[0].set_ylabel("fraction of perturbations returned")
-    axes.flat[-1].legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0), title="models")
+    axes[0, 0].set_ylabel("fraction of perturbations returned")
+    axes[0, -1].legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0), title="models")
+    if rows == 2:
+        _plot_trajectories(axes[1], trajectories, magnitudes, groups, tolerance)
     title = "Return to steady state after perturbation"
     if tolerance is not None and return_time_factor is not None:
         title += (
@@ -144,6 +153,46 @@ def plot_return_fractions(
     figure.suptitle(title)
     figure.tight_layout()
     return figure
+
+
+def _plot_trajectories(
+    axes: np.ndarray,
+    trajectories: pd.DataFrame,
+    magnitudes: list[float],
+    groups: list[str],
+    tolerance: float | None,
+) -> None:
+    """Deviation against time of the first environment's recorded models, per magnitude."""
+    env = trajectories["env"].iloc[0]
+    shown = trajectories[trajectories["env"] == env]
+    for axis, magnitude in zip(axes, magnitudes, strict=True):
+        subset = shown[np.isclose(shown["magnitude"], magnitude)]
+        for (group, _model), line in subset.groupby(["group", "model"], sort=False):
+            if group in groups:
+                deviation = np.maximum(line["deviation"].to_numpy(float), 1e-6)
+                axis.semilogy(
+                    line["time_per_return_time"],
+                    deviation,
+                    color=COLOURS[group],
+                    alpha=0.8,
+                    lw=1.2,
+                )
+        if tolerance is not None:
+            axis.axhline(tolerance, color="black", ls="--", lw=0.8)
+        axis.axvline(1.0, color="black", ls=":", lw=0.8)
+        axis.set_xlabel("time / return time (return time = doubling time x factor)")
+        axis.set_title(f"{env}: trajectories, ±{magnitude:.0%}")
+    axes[0].set_ylabel("largest relative deviation |x - x_ss| / x_ss")
+    axes[-1].legend(
+        handles=[
+            Line2D([], [], color="black", ls="--", lw=0.8, label="tolerance"),
+            Line2D([], [], color="black", ls=":", lw=0.8, label="return time"),
+        ]
+        + [Line2D([], [], color=COLOURS[g], label=GROUP_LABELS.get(g, g)) for g in groups],
+        frameon=False,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+    )
 
 
 def plot_transfer_matrix(incidence: pd.DataFrame) -> plt.Figure:

@@ -90,11 +90,12 @@ def make_figures(
     validation: Mapping[str, Any] | None = None,
 ) -> None:
     """``inputs``: variability, histories, oracle, oracle_summaries, models, parameters,
-    perturbation, incidence (lists of paths), bioreactor, bioreactor_summary and km_space
-    (paths). ``outputs``: PNG path per figure (thermo, training, lambda_max, km,
-    perturbation, transfer, bioreactor); PDFs go beside. ``validation``: the run's
-    ``tolerance`` and ``return_time_factor``, named in the perturbation figure's title, and
-    ``bioreactor_environment``, named in the bioreactor figure's title."""
+    perturbation, trajectories (optional), incidence (lists of paths), bioreactor,
+    bioreactor_summary and km_space (paths). ``outputs``: PNG path per figure (thermo,
+    training, lambda_max, km, perturbation, transfer, bioreactor); PDFs go beside.
+    ``validation``: the run's ``tolerance`` and ``return_time_factor``, named in the
+    perturbation figure's title, and ``bioreactor_environment``, named in the bioreactor
+    figure's title."""
     variability = {_env_of(p): pd.read_csv(p) for p in inputs["variability"]}
     save_figure(plot_dg_ranges(variability), outputs["thermo"])
 
@@ -130,11 +131,14 @@ def make_figures(
             fractions.rename(columns={"returned": "fraction_returned"}).assign(env=_env_of(path))
         )
     validation = validation or {}
+    trajectories = [pd.read_csv(p).assign(env=_env_of(p)) for p in inputs.get("trajectories", [])]
+    trajectories = [t for t in trajectories if not t.empty]
     save_figure(
         plot_return_fractions(
             pd.concat(returns),
             validation.get("tolerance"),
             validation.get("return_time_factor"),
+            pd.concat(trajectories, ignore_index=True) if trajectories else None,
         ),
         outputs["perturbation"],
     )
@@ -147,8 +151,14 @@ def make_figures(
         label = (
             f"per-environment ({detail})" if kind == "per-environment" else f"{kind} (one for all)"
         )
+        # Unseen steady states are the numbers to read; in-sample ones stand beside, labelled.
         rows += [
-            {"env": r.env, "split": r.split, "kind": label, "incidence": r.incidence}
+            {
+                "env": r.env,
+                "split": r.split,
+                "kind": label if r.steady_states == "unseen" else f"{label}, in-sample",
+                "incidence": r.incidence,
+            }
             for r in table.itertuples()
         ]
     for path in inputs["oracle_summaries"]:

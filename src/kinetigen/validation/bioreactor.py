@@ -751,7 +751,10 @@ def simulate_ensemble(
         course.insert(0, "model", label)
         courses.append(course)
         rows.append({"model": label} | result.summary)
-    summary = pd.DataFrame(rows)
+    # An empty ensemble (no valid model found) still gets the columns readers look up.
+    summary = pd.DataFrame(
+        rows, columns=None if rows else ["model", "steady_state", "substrate", "status"]
+    )
     # Failed models have no time course; empty frames would only upset pandas' dtype logic.
     filled = [course for course in courses if len(course)]
     time_courses = (

@@ -69,6 +69,8 @@ class ReturnResult:
     max_deviation: float  # largest relative deviation from the steady state along the way
     final_deviation: float
     solver_status: str
+    times: np.ndarray | None = None  # h, the solver's output grid (None when it failed)
+    deviation: np.ndarray | None = None  # largest relative deviation at each time
 
 
 def integrate_return(
@@ -138,6 +140,8 @@ def integrate_return(
         max_deviation=float(deviation.max()),
         final_deviation=float(deviation[-1]),
         solver_status="success",
+        times=t_eval,
+        deviation=deviation,
     )
 
 
@@ -145,8 +149,9 @@ def integrate_return(
 # Ensembles
 
 
-def _test_one_model(task: tuple) -> list[dict]:
-    """All perturbations of one model (one worker task)."""
+def _test_one_model(task: tuple) -> tuple[list[dict], list[dict]]:
+    """All perturbations of one model (one worker task): result rows, and trajectory rows of
+    the first repeat at each magnitude when the task asks for them."""
     (
         kinetic_model,
         group,
@@ -158,12 +163,13 @@ def _test_one_model(task: tuple) -> list[dict]:
         tolerance,
         return_time,
         seed,
+        keep_trajectory,
     ) = task
 
     nonlinear = NonlinearModel(kinetic_model, int(position), ln_km)
     rng = np.random.default_rng(seed)
     conservation = nonlinear.conservation_matrix
-    rows = []
+    rows, trajectory = [], []
     for magnitude in magnitudes:
         for repeat in range(n_perturbations):
             x0 = perturb_concentrations(nonlinear.x_ref, magnitude, rng, conservation)
@@ -185,7 +191,19 @@ def _test_one_model(task: tuple) -> list[dict]:
                     "solver_status": result.solver_status,
                 }
             )
-    return rows
+            if keep_trajectory and repeat == 0 and result.times is not None:
+                trajectory.extend(
+                    {
+                        "group": group,
+                        "model": model_index,
+                        "magnitude": magnitude,
+                        "time_h": float(t),
+                        "time_per_return_time": float(t / return_time),
+                        "deviation": float(d),
+                    }
+                    for t, d in zip(result.times, result.deviation, strict=True)
+                )
+    return rows, trajectory
 
 
 def perturbation_tests(
@@ -197,13 +215,18 @@ def perturbation_tests(
     return_time_factor: float,
     seed: int,
     processes: int = 1,
-) -> pd.DataFrame:
+    trajectory_models: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Perturb every model of ``model_sets`` (kinetigen.validation.ensembles.ModelSet)
     ``n_perturbations`` times at each magnitude and test its return.
 
     The return time is ``return_time_factor`` doubling times (ln 2 / growth rate) of the
-    model's steady state. Rows: group, model, steady_state, magnitude, repeat, return_time_h,
-    returned, time_to_return_h, max_deviation, final_deviation, solver_status, lambda_max.
+    model's steady state. Returns the result table, one row per perturbation: group, model,
+    steady_state, magnitude, repeat, return_time_h, returned, time_to_return_h,
+    max_deviation, final_deviation, solver_status, lambda_max, threshold, margin
+    (lambda_max / threshold: above 1 for valid models); and the trajectories of the first
+    ``trajectory_models`` models of each group (first repeat per magnitude): group, model,
+    magnitude, time_h, time_per_return_time, deviation (largest relative deviation).
     """
     tasks = []
     for model_set in model_sets:
@@ -222,9 +245,11 @@ def perturbation_tests(
                     tolerance,
                     return_time_factor * doubling,
                     [seed, len(tasks)],
+                    i < trajectory_models,
                 )
             )
     rows: list[dict] = []
+    trajectories: list[dict] = []
     log.info(
         "perturbation tests: %d models x %d perturbations",
         len(tasks),
@@ -232,21 +257,28 @@ def perturbation_tests(
     )
     if processes > 1:
         with ProcessPoolExecutor(processes, mp_context=get_context("fork")) as pool:
-            for done, model_rows in enumerate(pool.map(_test_one_model, tasks, chunksize=4)):
+            results = pool.map(_test_one_model, tasks, chunksize=4)
+            for done, (model_rows, trajectory) in enumerate(results):
                 rows.extend(model_rows)
+                trajectories.extend(trajectory)
                 _progress(done + 1, len(tasks))
     else:
         for done, task in enumerate(tasks):
-            rows.extend(_test_one_model(task))
+            model_rows, trajectory = _test_one_model(task)
+            rows.extend(model_rows)
+            trajectories.extend(trajectory)
             _progress(done + 1, len(tasks))
     table = pd.DataFrame(rows)
-    lambdas = {
-        (model_set.group, i): float(model_set.lambda_max[i])
-        for model_set in model_sets
-        for i in range(len(model_set))
-    }
-    table["lambda_max"] = [lambdas[key] for key in zip(table["group"], table["model"], strict=True)]
-    return table
+    keys = list(zip(table["group"], table["model"], strict=True))
+    for column in ("lambda_max", "threshold"):
+        values = {
+            (model_set.group, i): float(getattr(model_set, column)[i])
+            for model_set in model_sets
+            for i in range(len(model_set))
+        }
+        table[column] = [values[key] for key in keys]
+    table["margin"] = table["lambda_max"] / table["threshold"]
+    return table, pd.DataFrame(trajectories)
 
 
 def _progress(done: int, total: int) -> None:
@@ -254,9 +286,24 @@ def _progress(done: int, total: int) -> None:
         log.info("perturbation tests: %d/%d models done", done, total)
 
 
-def return_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Fraction of perturbations after which the model returned, per group and magnitude."""
-    grouped = table.groupby(["group", "magnitude"])
+# Bins of lambda_max / threshold: valid models lie above 1 (1 = just valid), the
+# stable-but-slow control between 0 and 1, unstable models below 0.
+MARGIN_BINS = (-np.inf, 0.0, 1.0, 1.5, 2.0, 4.0, np.inf)
+MARGIN_LABELS = ("<0", "0-1", "1-1.5", "1.5-2", "2-4", ">=4")
+
+
+def return_summary(table: pd.DataFrame, by_margin: bool = False) -> pd.DataFrame:
+    """Fraction of perturbations after which the model returned, per group and magnitude
+    (and, with ``by_margin``, per bin of lambda_max / threshold, :data:`MARGIN_LABELS`)."""
+    keys = ["group", "magnitude"]
+    if by_margin:
+        table = table.assign(
+            margin_bin=pd.cut(
+                table["margin"], list(MARGIN_BINS), labels=list(MARGIN_LABELS), right=False
+            ).astype(str)
+        )
+        keys.append("margin_bin")
+    grouped = table.groupby(keys)
     return grouped.agg(
         n_models=("model", "nunique"),
         n_perturbations=("returned", "size"),

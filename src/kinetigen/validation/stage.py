@@ -13,23 +13,21 @@ import pandas as pd
 from kinetigen.generator import load_generator
 from kinetigen.kinetics import KineticModel, ParameterSpace, build_kinetic_model
 from kinetigen.validation.bioreactor import BioreactorSettings, simulate_ensemble
-from kinetigen.validation.ensembles import ModelSet, generated_models, oracle_models
+from kinetigen.validation.ensembles import (
+    ORACLE_GROUPS,
+    ModelSet,
+    generated_models,
+    oracle_models,
+)
 from kinetigen.validation.perturbation import perturbation_tests, return_summary
 
 log = logging.getLogger(__name__)
-
-
-def screened_positions(attainability: pd.DataFrame) -> list[int]:
-    """Attainable screened steady states, or all screened ones if none is attainable."""
-    kept = attainability.loc[attainability["attainable"], "steady_state"]
-    return sorted(int(p) for p in (kept if len(kept) else attainability["steady_state"]))
 
 
 def validation_models(
     cobra_model: cobra.Model,
     samples: pd.DataFrame,
     parameters: pd.DataFrame,
-    attainability: pd.DataFrame,
     oracle: pd.DataFrame | None,
     config: Mapping[str, Any],
     generator_path: str,
@@ -39,13 +37,15 @@ def validation_models(
     seed: int,
     oracle_seed: int,
 ):
-    """The kinetic model of ``env`` and its model groups: generated valid models,
-    ORACLE-valid models, invalid (too slow or unstable) ORACLE models, and last an unfiltered
-    batch of 1000 generated models (group "sampled", for the lambda_max distribution)."""
+    """The kinetic model of ``env`` and its model groups, all on the evaluation steady states
+    of ``kinetics.split`` (never trained on; ORACLE draws on the same ones): generated valid
+    models, ORACLE-valid models, the stable-but-slow and the unstable ORACLE controls
+    (:data:`ORACLE_GROUPS`), and last an unfiltered batch of 1000 generated models (group
+    "sampled", for the lambda_max distribution)."""
     model = build_kinetic_model(cobra_model, samples, config, env)
     generator, encoder, _ = load_generator(generator_path)
     space = ParameterSpace(parameters)
-    positions = screened_positions(attainability)
+    positions = model.split.evaluation.tolist()
     generated = generated_models(
         generator, encoder, model, samples, space, positions, n_generated, seed
     )
@@ -66,13 +66,13 @@ def validation_models(
         oracle_models(
             model,
             oracle,
-            valid,
+            group,
             n_control,
             oracle_seed,
             config["kinetics"]["oracle"]["batch_size"],
             config["kinetics"]["oracle"]["n_parameter_sets"],
         )
-        for valid in (True, False)
+        for group in ORACLE_GROUPS
         if n_control > 0
     ]
     return model, [generated, *controls, sampled]
@@ -92,9 +92,10 @@ def tested_parameters(model: KineticModel, model_sets: list[ModelSet]) -> pd.Dat
 
 def perturbation_validation(
     model, model_sets: list[ModelSet], settings: Mapping[str, Any], seed: int
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Perturbation table and a JSON summary (fraction returned per group and magnitude)."""
-    table = perturbation_tests(
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Perturbation table, trajectories of a few models per group, and a JSON summary
+    (fraction returned per group and magnitude, and per group, magnitude and margin bin)."""
+    table, trajectories = perturbation_tests(
         model,
         tested_sets(model_sets),
         magnitudes=list(settings["magnitudes"]),
@@ -103,14 +104,16 @@ def perturbation_validation(
         return_time_factor=settings["return_time_factor"],
         seed=seed,
         processes=settings["processes"],
+        trajectory_models=settings["trajectory_models"],
     )
-    fractions = return_summary(table)
     summary = {
         "environment": model.environment,
+        "threshold_factor": model.settings.threshold_factor,
         "models": {s.group: len(s) for s in model_sets},
-        "return": fractions.to_dict(orient="records"),
+        "return": return_summary(table).to_dict(orient="records"),
+        "return_by_margin": return_summary(table, by_margin=True).to_dict(orient="records"),
     }
-    return table, summary
+    return table, trajectories, summary
 
 
 def bioreactor_validation(
