@@ -23,14 +23,14 @@ uses the full-rank square root with the same covariance, Q_r = U_r S_r from the 
 most 4.5) z sigma_j per reaction, and the MILP and the sampler get 43 instead of 481 columns.
 
 The dG'0 region: the box alone still lets a reaction's dG'0 leave its own marginal interval
-(sampled e_coli_core tables reached 5.2 sigma_j, and three quarters of the samples had some
-reaction beyond z sigma_j). So, as pyTFA bounds each reaction's dG'0 individually, every
+(sampled e_coli_core tables reached 5.2 sigma_j, and four samples in five had some reaction
+beyond z sigma_j). So, as pyTFA bounds each reaction's dG'0 individually, every
 constrained reaction also gets the band ``DG0band_<reaction>``: |dG'0_j - mean_j| <= z sigma_j
 with sigma_j = ||Q_j||_2, the marginal standard deviation of the basis (equal to eQuilibrator's
 ``dg0_std_kJ``: the compression keeps the covariance; :func:`dg0_marginal_std`). The region is
 the intersection of the two: each dG'0 within its own z sigma interval, and the dG'0 jointly
-within the box of the correlated basis, which keeps their correlations (a sum of formation
-energies cannot move further than its own uncertainty allows). Reactions with sigma_j = 0
+within the box of the correlated basis, which keeps their correlations (reactions that share
+compounds move together). Reactions with sigma_j = 0
 (certain transports) need no band: their dG'0 is the mean already.
 
 Transport reactions need no extra term: their dG'0 already holds the pH difference and
