@@ -15,6 +15,7 @@ from kinetigen.sampling import (
     SteadyStateViolation,
     ThermoEnvironment,
     check_steady_states,
+    dg0_marginal_std,
     lag_one_autocorrelation,
     run_tfa,
     sample_steady_states,
@@ -78,6 +79,24 @@ def test_samples_pass_every_steady_state_check(sampled, _textbook, textbook_ener
     # the samples actually differ (a sampler stuck at one point would also pass the checks)
     assert samples.filter(like="lnc:").std().median() > 0.1
     assert samples[f"flux:{BIOMASS}"].min() >= summary["min_growth"] - 1e-9
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_samples_keep_every_dg0_within_z_marginal_std(sampled, textbook_energies,
+                                                      _default_config, env_name):
+    _, samples = sampled[env_name]
+    z = _default_config["thermo"]["z_score"]
+    constrained = [c.removeprefix("dg0:") for c in samples.columns if c.startswith("dg0:")]
+    std = dg0_marginal_std(uncertainty_basis(textbook_energies, constrained))
+    assert np.allclose(std, textbook_energies.table.loc[constrained, "dg0_std_kJ"], atol=1e-9)
+    deviation = np.abs(
+        samples[[f"dg0:{r}" for r in constrained]].to_numpy()
+        - textbook_energies.mean(constrained)
+    )
+    assert (deviation <= z * std.to_numpy() + 1e-6).all()
+    # the band binds: samples come close to its edge (with the box alone they reached 5 sigma)
+    uncertain = std.to_numpy() > 0
+    assert (deviation[:, uncertain] / std.to_numpy()[uncertain]).max() > 0.9 * z
 
 
 def test_sample_table_has_the_documented_columns(sampled, _textbook, textbook_energies):
@@ -163,6 +182,30 @@ def test_checker_fails_on_corrupted_samples(sampled, _textbook, textbook_energie
     violations = _check(stretched, _textbook, textbook_energies, _default_config, env_name,
                         summary, function=steady_state_violations)
     assert {"uncertainty |m|", "dg0 = mean + Q m"} <= set(violations["check"])
+
+    # m in the box (a corner), dG'0 = mean + Q m and dG consistent, but the corner puts the
+    # reaction the box stretches most beyond z sigma: only the band can catch it
+    constrained = [c.removeprefix("dg0:") for c in samples.columns if c.startswith("dg0:")]
+    basis = uncertainty_basis(textbook_energies, constrained)
+    std = dg0_marginal_std(basis)
+    reaction_id = (basis.abs().sum(axis=1) / std.where(std > 0)).idxmax()
+    z = _default_config["thermo"]["z_score"]
+    corner = samples.copy()
+    m = z * np.sign(basis.loc[reaction_id].to_numpy())
+    dg0 = textbook_energies.mean(constrained) + basis.to_numpy() @ m
+    old_dg0 = corner.loc[label, [f"dg0:{r}" for r in constrained]].to_numpy()
+    corner.loc[label, [f"m:{c}" for c in basis.columns]] = m
+    corner.loc[label, [f"dg0:{r}" for r in constrained]] = dg0
+    corner.loc[label, [f"dg:{r}" for r in constrained]] += dg0 - old_dg0
+    violations = _check(corner, _textbook, textbook_energies, _default_config, env_name,
+                        summary, function=steady_state_violations)
+    band = violations[violations["check"] == "dg0 band |dg0 - mean| <= z std"]
+    assert reaction_id in set(band["id"]) and set(band["sample"]) == {label}
+    assert not {"uncertainty |m|", "dg0 = mean + Q m", "dg = dg0 + RT sum nu ln c"} & set(
+        violations["check"]
+    )
+    stretched_row = band[band["id"] == reaction_id].iloc[0]
+    assert stretched_row["value"] > 2 * stretched_row["limit"]  # the corner is 4.5 z sigma out
 
     slow = samples.copy()
     slow[f"flux:{BIOMASS}"] = 0.5 * summary["min_growth"]

@@ -7,6 +7,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from cobra.flux_analysis import flux_variability_analysis
 from cobra.util import create_stoichiometric_matrix
@@ -22,12 +23,14 @@ from kinetigen.sampling import (
     ThermoEnvironment,
     apply_relaxation,
     build_tfa_problem,
+    dg0_marginal_std,
     maximize_growth,
     run_tfa,
     thermodynamic_variability,
     uncertainty_basis,
     variability_targets,
 )
+from kinetigen.sampling.tfa import HighsMILP
 from kinetigen.thermo import ReactionEnergies
 
 BIOMASS = "Biomass_Ecoli_core"
@@ -256,6 +259,72 @@ def test_uncertainty_basis_keeps_the_covariance(textbook_energies):
     assert np.allclose(basis @ basis.T, raw @ raw.T, atol=1e-8)
     # the point of it: a far tighter box per reaction than the raw 600-column basis
     assert np.median(np.abs(basis).sum(axis=1)) < 0.5 * np.median(np.abs(raw).sum(axis=1))
+
+
+
+def _widest_dg0(problem, reactions):
+    """max |dG'0_j - mean_j| / sigma_j that the MILP allows, per reaction."""
+    milp = HighsMILP(problem.model)
+    std = dg0_marginal_std(problem.basis)
+    widest = {}
+    for reaction_id in reactions:
+        coefficients = {
+            milp.index[problem.uncertainty[column].name]: value
+            for column, value in problem.basis.loc[reaction_id].items()
+            if value != 0
+        }
+        ends = []
+        for direction in ("min", "max"):
+            status, value, _ = milp.solve_array(coefficients, direction)
+            assert status == "optimal"
+            ends.append(abs(value))
+        widest[reaction_id] = max(ends) / std[reaction_id]
+    return pd.Series(widest)
+
+
+def test_dg0_band_keeps_each_reaction_within_z_marginal_std(textbook_model, textbook_energies,
+                                                            default_config):
+    problem = _problem(textbook_model, textbook_energies, default_config)
+    z = problem.z_score
+    std = dg0_marginal_std(problem.basis)
+    # the compressed basis keeps each reaction's marginal std: the band is eQuilibrator's
+    table_std = textbook_energies.table.loc[problem.constrained, "dg0_std_kJ"].astype(float)
+    assert np.allclose(std, table_std, rtol=1e-9, atol=1e-9)
+    # one band per uncertain reaction: -z sigma_j <= sum_k Q_jk M_k <= z sigma_j
+    assert set(problem.dg0_band) == set(std.index[std > 0])
+    for reaction_id, band in problem.dg0_band.items():
+        assert (band.lb, band.ub) == pytest.approx((-z * std[reaction_id], z * std[reaction_id]))
+        row = problem.basis.loc[reaction_id]
+        variables = [problem.uncertainty[column] for column in row.index[row != 0]]
+        coefficients = band.get_linear_coefficients(variables)
+        assert [coefficients[v] for v in variables] == pytest.approx(list(row[row != 0]))
+
+    # the reactions the box stretched most (largest ||Q_j||_1 / ||Q_j||_2)
+    stretch = problem.basis.abs().sum(axis=1) / std.where(std > 0)
+    widest = list(stretch.nlargest(3).index)
+    with_band = _widest_dg0(problem, widest)
+    assert with_band.to_numpy() == pytest.approx(z, abs=1e-6)  # the band edge, and no further
+    # The box alone (bands dropped; the rest of this problem is a subset of the old one, whose
+    # dG bounds and big M came from the wider box) lets these dG'0 reach beyond 4 z sigma.
+    problem.model.remove_cons_vars(list(problem.dg0_band.values()))
+    box_only = _widest_dg0(problem, widest)
+    assert (box_only > 2 * z).all() and box_only.max() > 4 * z
+
+
+def test_relaxation_keeps_the_dg0_band(textbook_model, textbook_energies, default_config):
+    env = ThermoEnvironment.from_config(
+        textbook_model, textbook_energies, default_config, "glucose_aerobic"
+    )
+    problem = build_tfa_problem(env, default_config["tfa"], relaxed=True)
+    # the slacks shift the mean; the band stays around it, as apply_relaxation keeps sigma
+    assert set(problem.dg0_band) == set(build_tfa_problem(env, default_config["tfa"]).dg0_band)
+    reaction_id = next(iter(problem.dg0_band))
+    band = problem.dg0_band[reaction_id]
+    half_width = problem.z_score * dg0_marginal_std(problem.basis)[reaction_id]
+    assert band.lb == pytest.approx(-half_width) and band.ub == pytest.approx(half_width)
+    assert not {v.name for v in band.variables} & {
+        v.name for v in problem.dg0_slack[reaction_id]
+    }
 
 
 # ------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ fixed, which drops the binaries and leaves a convex polytope in (v, ln c, m):
 
 - S v = 0; every flux within the environment's bounds and the sign its profile gives:
   active reactions |v| >= ``min_abs_flux``, inactive ones v = 0; growth >= the minimum;
-- ln c within its bounds, |m_k| <= z;
+- ln c within its bounds, |m_k| <= z, and every constrained reaction's dG'0 within its own
+  band |(Q m)_j| <= z sigma_j (sigma_j = ||Q_j||_2, see :mod:`kinetigen.sampling.tfa`);
 - for every active constrained reaction j with sign s_j:
   s_j dG_j <= -margin, dG_j = dg0_mean_j + (Q m)_j + RT sum_i nu_ij ln c_i,
   margin = max(``min_abs_dg_kJ``, ``tfa.epsilon_kJ``).
@@ -24,17 +25,18 @@ the warm-up vertices.
 
 The samplers step up to their feasibility tolerance (1e-7) past a bound, so the polytope
 handed to them is shrunk by :data:`SAMPLER_BUFFER` on every bound wider than a few buffers and
-on the dG margin. Each sample is then cleaned: fluxes are projected back onto S v = 0 (least
-norm, inactive and fixed fluxes untouched), dG'0 and dG are computed from m and ln c, and
-:func:`steady_state_violations` screens every sample; any sample that still fails is dropped
-(and logged) and replaced by further sampling.
+on the dG margin; the dG'0 bands, rows whose bounds the samplers scale by (1 - tolerance), also
+by that tolerance times the bound. Each sample is then cleaned: fluxes are projected back onto
+S v = 0 (least norm, inactive and fixed fluxes untouched), dG'0 and dG are computed from m and
+ln c, and :func:`steady_state_violations` screens every sample (the dG'0 bands included); any
+sample that still fails is dropped (and logged) and replaced by further sampling.
 
 Output columns (one row per sample): ``flux:<reaction>`` (mmol/gDW/h, net, every reaction),
 ``lnc:<metabolite>`` (ln mol/L, every metabolite but H+ and H2O), ``dg0:<reaction>`` and
 ``dg:<reaction>`` (kJ/mol, every constrained reaction), and ``m:<k>`` (dimensionless
 coordinates along the principal axes of the dG'0 uncertainty,
-:func:`kinetigen.sampling.tfa.uncertainty_basis`: dg0 = mean + Q_r m, |m| <= z; kept so that
-the uncertainty region can be checked).
+:func:`kinetigen.sampling.tfa.uncertainty_basis`: dg0 = mean + Q_r m, |m| <= z and
+|dg0 - mean| <= z sigma; kept so that the uncertainty region can be checked).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ from kinetigen.sampling.tfa import (
     TFAProblem,
     ThermoEnvironment,
     build_tfa_problem,
+    dg0_marginal_std,
     gas_constant_times_temperature,
     ln_concentration_bounds,
     maximize_growth,
@@ -72,10 +75,12 @@ logger = logging.getLogger(__name__)
 SAMPLERS = ("optgp", "achr")
 # Inward shift of the sampler's bounds: ten times cobra's feasibility tolerance (1e-7).
 SAMPLER_BUFFER = 1e-6
-# Checker tolerances: mass balance and dG identities (kJ/mol), bounds and the dG margin.
+# Checker tolerances: mass balance and dG identities (kJ/mol), bounds and the dG margin, and
+# the dG'0 band (kJ/mol; the polytope keeps the band shrunk by SAMPLER_BUFFER or more).
 BALANCE_TOLERANCE = 1e-6
 IDENTITY_TOLERANCE = 1e-6
 BOUND_TOLERANCE = 1e-9
+BAND_TOLERANCE = 1e-9
 # Extra sampling rounds when screening drops samples.
 MAX_TOP_UP_ROUNDS = 5
 
@@ -161,10 +166,15 @@ def _fresh_copy(model: cobra.Model) -> cobra.Model:
     return fresh
 
 
-def _shrink(low: float, high: float, buffer: float) -> tuple[float, float]:
-    """Bounds moved inward by ``buffer`` where the interval is wide enough to take it."""
-    if high - low > 4 * buffer:
-        return low + buffer, high - buffer
+def _shrink(
+    low: float, high: float, buffer: float, relative: float = 0.0
+) -> tuple[float, float]:
+    """Bounds moved inward by ``buffer`` (plus ``relative`` x |bound|) where the interval is
+    wide enough to take it."""
+    low_shift = buffer + relative * abs(low)
+    high_shift = buffer + relative * abs(high)
+    if high - low > 2 * (low_shift + high_shift):
+        return low + low_shift, high - high_shift
     return low, high
 
 
@@ -265,6 +275,21 @@ def build_sampling_polytope(
         continuous.reactions.get_by_id(f"M_{c}").forward_variable for c in basis.columns
     ]
     constraints, coefficients = [], {}
+    # dG'0 bands: (Q m)_j = (Q M)_j + m_low sum_k Q_jk, so |(Q m)_j| <= z sigma_j reads
+    # -z sigma_j - c_j <= (Q M)_j <= z sigma_j - c_j with c_j = m_low sum_k Q_jk. The samplers
+    # stop at (1 - tolerance) x each row bound, which for a positive lower (negative upper)
+    # bound lies outside it: the extra relative shrink covers that.
+    centre = m_low * q.sum(axis=1)
+    for j, reaction_id in enumerate(constrained):
+        half_width = z * float(problem.dg0_std[reaction_id])
+        if half_width == 0.0:
+            continue
+        low, high = _shrink(
+            -half_width - centre[j], half_width - centre[j], buffer, continuous.tolerance
+        )
+        band = continuous.problem.Constraint(Zero, lb=low, ub=high, name=f"DG0band_{reaction_id}")
+        constraints.append(band)
+        coefficients[band] = {m_variables[k]: float(q[j, k]) for k in np.flatnonzero(q[j])}
     for j, reaction_id in enumerate(constrained):
         sign = directionality[reaction_id]
         if sign == 0:
@@ -511,7 +536,9 @@ def steady_state_violations(
     """Every breach of the steady-state conditions, one row each.
 
     Checks, per sample: |S v| <= 1e-6 per metabolite; fluxes within the environment's
-    bounds; growth >= ``min_growth``; ln c within bounds; |m| <= z; dg0 = mean + Q m and
+    bounds; growth >= ``min_growth``; ln c within bounds; |m| <= z; every dG'0 within its
+    band |dg0 - mean| <= z sigma (sigma = ||Q_j||_2, the marginal standard deviation of the
+    basis; to :data:`BAND_TOLERANCE` kJ/mol); dg0 = mean + Q m and
     dg = dg0 + RT sum nu ln c to 1e-6 kJ/mol; for every constrained reaction with
     |v| > 1e-9, sign(v) dG < 0 and |dG| >= ``min_abs_dg_kJ``; with ``directionality``, the
     sign of every flux and |v| >= ``min_abs_flux`` for active reactions. Bounds and the dG
@@ -589,6 +616,12 @@ def steady_state_violations(
     m = samples[[f"m:{c}" for c in columns]].to_numpy(float)
     report("uncertainty |m|", columns, np.abs(m), z_score, np.abs(m) > z_score + BOUND_TOLERANCE)
     dg0 = samples[[f"dg0:{r}" for r in constrained]].to_numpy(float)
+    deviation = np.abs(dg0 - energies.mean(constrained))
+    half_width = z_score * dg0_marginal_std(basis).loc[constrained].to_numpy()
+    report(
+        "dg0 band |dg0 - mean| <= z std", constrained, deviation, half_width,
+        deviation > half_width + BAND_TOLERANCE,
+    )
     expected_dg0 = energies.mean(constrained) + m @ basis.to_numpy().T
     report(
         "dg0 = mean + Q m", constrained, dg0, expected_dg0,

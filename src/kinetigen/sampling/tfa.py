@@ -4,14 +4,15 @@ Formulation (DESIGN.md 2.2). For every thermodynamically constrained reaction j 
 v_j = F_j - R_j (cobra's forward and reverse variables):
 
     DG_j = dg0_mean_j + sum_k Q_jk M_k + RT sum_i nu_ij LnC_i        (kJ/mol)
+    |M_k| <= z,   |sum_k Q_jk M_k| <= z sigma_j,   sigma_j = sqrt(sum_k Q_jk^2)
     DG_j + M FU_j <= M - eps,   -DG_j + M BU_j <= M - eps,   FU_j + BU_j <= 1
     F_j <= ub_j FU_j,           R_j <= -lb_j BU_j
 
 with ``LnC_i`` the natural log of metabolite i's concentration in mol/L (every metabolite except
 H+ and H2O, whose activities the Legendre transform already holds fixed), bounded by its
 compartment's range in ``physiology`` unless the environment names it; ``M_k`` the coordinates
-of dG'0 in a square root Q of its covariance, |M_k| <= z; FU/BU binaries that allow forward
-(backward) flux only with a negative (positive) dG.
+of dG'0 in a square root Q of its covariance; FU/BU binaries that allow forward (backward) flux
+only with a negative (positive) dG.
 
 Which square root: eQuilibrator's "sqrt" form (``ReactionEnergies.sqrt_cov``) has one column per
 group and compound of its training set (481 live columns for e_coli_core, rank 43). The box
@@ -19,7 +20,18 @@ group and compound of its training set (481 live columns for e_coli_core, rank 4
 its own z sigma_j (FRD7: +-141 kJ/mol for sigma = 6.5). :func:`uncertainty_basis` therefore
 uses the full-rank square root with the same covariance, Q_r = U_r S_r from the SVD of Q
 (principal axes, one column per independent direction): the box then spans a median 2.7 (at
-most 4.5) sigma_j per reaction, and the MILP and the sampler get 43 instead of 481 columns.
+most 4.5) z sigma_j per reaction, and the MILP and the sampler get 43 instead of 481 columns.
+
+The dG'0 region: the box alone still lets a reaction's dG'0 leave its own marginal interval
+(sampled e_coli_core tables reached 5.2 sigma_j, and four samples in five had some reaction
+beyond z sigma_j). So, as pyTFA bounds each reaction's dG'0 individually, every
+constrained reaction also gets the band ``DG0band_<reaction>``: |dG'0_j - mean_j| <= z sigma_j
+with sigma_j = ||Q_j||_2, the marginal standard deviation of the basis (equal to eQuilibrator's
+``dg0_std_kJ``: the compression keeps the covariance; :func:`dg0_marginal_std`). The region is
+the intersection of the two: each dG'0 within its own z sigma interval, and the dG'0 jointly
+within the box of the correlated basis, which keeps their correlations (reactions that share
+compounds move together). Reactions with sigma_j = 0
+(certain transports) need no band: their dG'0 is the mean already.
 
 Transport reactions need no extra term: their dG'0 already holds the pH difference and
 membrane potential, and the sum runs over the metabolites of both compartments.
@@ -48,7 +60,9 @@ profile is guaranteed to leave a non-empty polytope to sample.
 Infeasible environments: FBA infeasible (or no growth) raises
 :class:`kinetigen.network.InvalidEnvironment`; TFA infeasible (or no growth although FBA grows)
 raises :class:`kinetigen.sampling.relaxation.InfeasibleTFA` carrying the smallest relaxation
-of dG'0 and concentration bounds that restores growth.
+of dG'0 and concentration bounds that restores growth. Its slacks shift dG'0 means: the box
+and the band move with the mean (as :func:`~kinetigen.sampling.relaxation.apply_relaxation`
+keeps each reaction's uncertainty), so a slack measures how far dG'0 must leave its band.
 """
 
 from __future__ import annotations
@@ -212,6 +226,17 @@ def split_reactions(
     return constrained, unconstrained
 
 
+def dg0_marginal_std(basis: pd.DataFrame) -> pd.Series:
+    """Marginal standard deviation of each reaction's dG'0 (kJ/mol): sigma_j = ||Q_j||_2.
+
+    The diagonal of Q Q^T, i.e. eQuilibrator's ``dg0_std_kJ`` up to round-off, since
+    :func:`uncertainty_basis` keeps the covariance; computed from ``basis`` so that the band
+    |Q_j m| <= z sigma_j is consistent with the basis it constrains.
+    """
+    values = np.sqrt(np.square(basis.to_numpy(float)).sum(axis=1))
+    return pd.Series(values, index=basis.index, name="dg0_std_kJ")
+
+
 def uncertainty_basis(energies: ReactionEnergies, constrained: list[str]) -> pd.DataFrame:
     """Full-rank square root of the dG'0 covariance of ``constrained`` (kJ/mol).
 
@@ -300,8 +325,10 @@ class TFAProblem:
 
     ``model`` carries the environment's reaction bounds; all names are readable in LP dumps:
     ``LnC_<metabolite>``, ``DG_<reaction>``, ``FU_<reaction>``, ``BU_<reaction>``,
-    ``M_<basis column>``. With ``relaxed`` set, the MILP also holds non-negative slacks
-    ``SDGp_/SDGn_<reaction>`` on dG'0 and ``SLnClo_/SLnCup_<metabolite>`` on ln c bounds.
+    ``M_<basis column>``, and the constraints ``DG0band_<reaction>`` (|Q_j m| <= z sigma_j, in
+    ``dg0_band``; reactions with sigma_j > 0). With ``relaxed`` set, the MILP also holds
+    non-negative slacks ``SDGp_/SDGn_<reaction>`` on dG'0 and ``SLnClo_/SLnCup_<metabolite>``
+    on ln c bounds.
     """
 
     model: cobra.Model
@@ -317,11 +344,13 @@ class TFAProblem:
     terms: dict[str, dict[str, float]]  # constrained reaction -> {metabolite: nu}
     basis: pd.DataFrame  # Q_r, rows = constrained reactions, columns = principal axes
     dg0_mean: pd.Series
+    dg0_std: pd.Series  # sigma_j = ||Q_j||_2 (kJ/mol), the half-width of the band over z
     lnc: dict[str, Any] = field(default_factory=dict)
     dg: dict[str, Any] = field(default_factory=dict)
     forward_use: dict[str, Any] = field(default_factory=dict)
     backward_use: dict[str, Any] = field(default_factory=dict)
     uncertainty: dict[str, Any] = field(default_factory=dict)
+    dg0_band: dict[str, Any] = field(default_factory=dict)  # reaction -> DG0band_ constraint
     big_m_of: dict[str, float] = field(default_factory=dict)  # per-reaction big M (kJ/mol)
     dg_bounds: dict[str, tuple[float, float]] = field(default_factory=dict)  # of DG_<rxn>
     direction_constraints: dict[str, tuple[Any, Any]] = field(default_factory=dict)
@@ -499,7 +528,8 @@ def build_tfa_problem(
     """Copy the network, apply the environment and add the TFA variables and constraints.
 
     ``env.model`` is left untouched. With ``relaxed``, ln c bounds and dG'0 get non-negative
-    slack variables (the relaxation MILP of :mod:`kinetigen.sampling.relaxation`).
+    slack variables (the relaxation MILP of :mod:`kinetigen.sampling.relaxation`); the slacks
+    shift dG'0 beyond the box and the band, which stay as they are around the mean.
     """
     model, energies, physiology = env.model, env.energies, env.physiology
     environment, env_name, biomass_reaction = env.environment, env.name, env.biomass_reaction
@@ -532,6 +562,7 @@ def build_tfa_problem(
         },
         basis=basis,
         dg0_mean=energies.table.loc[constrained, "dg0_mean_kJ"].astype(float),
+        dg0_std=dg0_marginal_std(basis),
     )
     problem.big_m_of, problem.dg_bounds = _reaction_big_m(problem, relaxed)
     _add_tfa_variables(problem, relaxed)
@@ -567,6 +598,21 @@ def _add_tfa_variables(problem: TFAProblem, relaxed: bool) -> None:
         variable = interface.Variable(f"M_{column}", lb=-z, ub=z)
         problem.uncertainty[column] = variable
         variables.append(variable)
+
+    for reaction_id in problem.constrained:
+        half_width = z * float(problem.dg0_std[reaction_id])
+        if half_width == 0.0:
+            continue  # no uncertainty: dG'0 is the mean
+        band = interface.Constraint(
+            Zero, lb=-half_width, ub=half_width, name=f"DG0band_{reaction_id}"
+        )
+        coefficients[band] = {
+            problem.uncertainty[column]: float(value)
+            for column, value in problem.basis.loc[reaction_id].items()
+            if value != 0.0
+        }
+        problem.dg0_band[reaction_id] = band
+        constraints.append(band)
 
     for reaction_id in problem.constrained:
         reaction = model.reactions.get_by_id(reaction_id)
@@ -628,10 +674,15 @@ def _add_tfa_variables(problem: TFAProblem, relaxed: bool) -> None:
 
 
 def dg_box_bounds(problem: TFAProblem) -> dict[str, tuple[float, float]]:
-    """Smallest and largest dG (kJ/mol) of each constrained reaction over the box of m, ln c."""
+    """Smallest and largest dG (kJ/mol) of each constrained reaction over the region of m, ln c.
+
+    dG'0 spans mean +- z sigma_j: the band is never wider than the box (||Q_j||_2 <=
+    ||Q_j||_1), and m = z Q_j^T / ||Q_j||_2 reaches its ends inside the box. ln c spans its
+    bounds independently, so these are the attainable extremes.
+    """
     bounds = {}
     for reaction_id in problem.constrained:
-        spread = problem.z_score * float(problem.basis.loc[reaction_id].abs().sum())
+        spread = problem.z_score * float(problem.dg0_std[reaction_id])
         low = high = float(problem.dg0_mean[reaction_id])
         for metabolite_id, nu in problem.terms[reaction_id].items():
             ends = [problem.rt * nu * end for end in problem.lnc_bounds[metabolite_id]]
