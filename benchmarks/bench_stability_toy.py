@@ -93,7 +93,7 @@ def main() -> None:
         type=json.loads,
         default={},
         help="per-method optimiser options as JSON, e.g. "
-        '\'{"renaissance": {"use_tie_breaker": true}}\'',
+        '\'{"renaissance": {"reward": "incidence"}}\'',
     )
     parser.add_argument("--out", type=Path, default=None, help="folder for the CSV outputs")
     args = parser.parse_args()
