@@ -78,7 +78,9 @@ def run_one(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--methods", nargs="+", default=["trnes", "renaissance", "sep-cma"])
+    parser.add_argument(
+        "--methods", nargs="+", default=["trnes", "renaissance", "renaissance-ours", "sep-cma"]
+    )
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--budget", type=int, default=300_000, help="model evaluations per run")
     parser.add_argument("--models-per-member", type=int, default=100)

@@ -15,6 +15,7 @@ from kinetigen.es import (
     EvaluationResult,
     GeneratorProblem,
     RenaissanceES,
+    RenaissanceOursES,
     SepCMA,
     TrustRegionNES,
     balanced_indices,
@@ -479,6 +480,38 @@ def test_renaissance_state_round_trip_resumes_identically(toy, tmp_path):
     assert torch.equal(resumed.centre(), optimizer.centre())
     assert [row["learning_rate"] for row in again] == [row["learning_rate"] for row in straight]
     assert math.isclose(again[0]["learning_rate"], 1e-3 * 0.95)  # decayed once, not twice
+    with pytest.raises(ValueError, match="renaissance-ours"):
+        RenaissanceOursES(initial).load_state_dict(optimizer.state_dict())
+
+
+def test_renaissance_ours_steps_with_rank_utilities_on_common_batch(toy):
+    problem = make_problem(toy, models=20)
+    initial = flatten_parameters(problem.generator)
+    optimizer = build_optimizer("renaissance-ours", initial, seed=5)
+    assert isinstance(optimizer, RenaissanceOursES) and optimizer.name == "renaissance-ours"
+    assert (optimizer.reward, optimizer.common_batch, optimizer.population_size) == (
+        "ranks",
+        True,
+        20,
+    )
+    noise_rng, batch_rng = torch.Generator(), torch.Generator()
+    noise_rng.set_state(optimizer.streams["noise"].get_state())
+    batch_rng.set_state(optimizer.streams["batch"].get_state())
+    eps = torch.randn(20, initial.numel(), generator=noise_rng, dtype=torch.float64)
+    fitness = problem.evaluate(initial + 0.01 * eps, problem.sample_batch(batch_rng)).fitness
+    utilities = combined_utilities(fitness)  # TR-NES's reward: ranks per environment, averaged
+    assert float(utilities.std()) > 0
+    expected = initial + 1e-3 / (20 * 0.01) * (
+        eps.T @ ((utilities - utilities.mean()) / utilities.std(correction=0))
+    )
+    info = optimizer.step(problem)
+    torch.testing.assert_close(optimizer.centre(), expected, rtol=1e-12, atol=1e-15)
+    assert info["accepted"] and "centre_reward" not in info
+    assert info["model_evaluations"] == 20 * 20 * 3 + 20 * 3
+    with pytest.raises(ValueError, match="training.renaissance-ours"):
+        build_optimizer("renaissance-ours", initial, 0, {"reward": "incidence"})
+    with pytest.raises(ValueError, match="training.renaissance.reward"):
+        build_optimizer("renaissance", initial, 0, {"reward": "best"})
 
 
 # --- sep-CMA ---------------------------------------------------------------------------------

@@ -114,7 +114,7 @@ class Killed(RuntimeError):
     pass
 
 
-@pytest.mark.parametrize("method", ["trnes", "renaissance", "sep-cma"])
+@pytest.mark.parametrize("method", ["trnes", "renaissance", "renaissance-ours", "sep-cma"])
 def test_kill_and_resume_reproduces_uninterrupted_run(toy, tmp_path, method):
     def fresh():
         problem, _ = build(toy, seed=2, models=12)

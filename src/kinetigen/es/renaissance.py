@@ -1,4 +1,5 @@
-"""RENAISSANCE's optimiser (Choudhury et al., Nature Catalysis 2024), reproduced as the baseline.
+"""RENAISSANCE's optimiser (Choudhury et al., Nature Catalysis 2024), reproduced as the baseline,
+and ``renaissance-ours``: the same weight update driven by kinetigen's reward.
 
 What the published code does
 ----------------------------
@@ -52,6 +53,12 @@ finite eigenvalues:
   weights) and rounds to 0 above about +7440 1/h (a spurious tie). The update z-scores the
   rewards times one positive factor common to the generation, exp(-max ln R); z-scores do not
   change under that scaling, so the step equals the published one wherever that is finite.
+
+``renaissance-ours`` (:class:`RenaissanceOursES`) keeps the update, decay rule and defaults and
+replaces the reward by kinetigen's: the rank utilities of ``fitness`` (incidence plus the smooth
+tie-breaker) per objective, averaged over objectives, as TR-NES uses
+(:func:`~kinetigen.es.utilities.combined_utilities`), scored by default on one common batch
+(common random numbers), since ranks compare members on the same models.
 """
 
 from __future__ import annotations
@@ -128,8 +135,7 @@ class RenaissanceES(EvolutionStrategy):
         tie.
     reward
         ``"renaissance"`` (published reward_flag 1, default), ``"incidence"`` (reward_flag 0,
-        with its fallback) or ``"ranks"`` (kinetigen's: rank utilities of ``fitness`` per
-        objective, averaged, as TR-NES uses).
+        with its fallback) or ``"ranks"`` (kinetigen's; see :class:`RenaissanceOursES`).
     n_consider
         Smallest lambda_max averaged by the ``renaissance`` reward (published: 10).
     common_batch
@@ -295,3 +301,35 @@ class RenaissanceES(EvolutionStrategy):
     def _load_algorithm_state(self, state: dict[str, Any]) -> None:
         self.weights = state["weights"].clone()
         self.updates = int(state["updates"])
+
+
+class RenaissanceOursES(RenaissanceES):
+    """RENAISSANCE's update (z-scored step, decay after non-tie updates, published defaults)
+    with kinetigen's reward: rank utilities of ``fitness`` per objective, averaged over
+    objectives, as TR-NES uses. ``common_batch`` defaults to True (members ranked on the same
+    models); the other parameters are those of :class:`RenaissanceES`."""
+
+    name = "renaissance-ours"
+
+    def __init__(
+        self,
+        initial_weights: Tensor,
+        seed: int = 0,
+        population_size: int = 20,
+        sigma: float = 0.01,
+        learning_rate: float = 1e-3,
+        decay: float = 0.95,
+        common_batch: bool = True,
+        centre_models: int | None = None,
+    ) -> None:
+        super().__init__(
+            initial_weights,
+            seed=seed,
+            population_size=population_size,
+            sigma=sigma,
+            learning_rate=learning_rate,
+            decay=decay,
+            reward="ranks",
+            common_batch=common_batch,
+            centre_models=centre_models,
+        )

@@ -26,7 +26,7 @@ from torch import Tensor
 
 from kinetigen.es.base import EvolutionStrategy
 from kinetigen.es.problem import Environment, GeneratorProblem, balanced_indices
-from kinetigen.es.renaissance import RenaissanceES
+from kinetigen.es.renaissance import RenaissanceES, RenaissanceOursES
 from kinetigen.es.sepcma import SepCMA
 from kinetigen.es.trnes import TrustRegionNES
 from kinetigen.generator.model import Generator, forward_population
@@ -38,6 +38,7 @@ CHECKPOINT_FORMAT = 1
 METHODS = {
     "trnes": TrustRegionNES,
     "renaissance": RenaissanceES,
+    "renaissance-ours": RenaissanceOursES,
     "sep-cma": SepCMA,
 }
 DEFAULT_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
