@@ -78,7 +78,9 @@ def run_one(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--methods", nargs="+", default=["trnes", "renaissance", "sep-cma"])
+    parser.add_argument(
+        "--methods", nargs="+", default=["trnes", "renaissance", "renaissance-ours", "sep-cma"]
+    )
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--budget", type=int, default=300_000, help="model evaluations per run")
     parser.add_argument("--models-per-member", type=int, default=100)
@@ -93,7 +95,7 @@ def main() -> None:
         type=json.loads,
         default={},
         help="per-method optimiser options as JSON, e.g. "
-        '\'{"renaissance": {"use_tie_breaker": true}}\'',
+        '\'{"renaissance": {"reward": "incidence"}}\'',
     )
     parser.add_argument("--out", type=Path, default=None, help="folder for the CSV outputs")
     args = parser.parse_args()

@@ -1,7 +1,8 @@
-"""Bad config fails early with a message naming the key or id."""
+"""Bad config fails early with a message naming the key or id; the method lists agree."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,41 @@ def test_split_larger_than_the_sample_is_refused(default_config):
     default_config["kinetics"]["split"] = {"n_train": 600, "n_evaluation": 500}
     with pytest.raises(ConfigError, match=r"kinetics.split.n_train.*sampling.n_samples"):
         validate_config(default_config)
+
+
+def test_every_method_list_names_the_same_methods():
+    """Schema enums, Snakemake's wildcard list and the optimiser registry agree, and every
+    method has an options section with models_per_member (which train_generator pops)."""
+    from kinetigen.es import METHODS
+
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    training = schema["properties"]["training"]["properties"]
+    enums = [
+        training["methods"]["items"]["enum"],
+        training["benchmark"]["properties"]["methods"]["items"]["enum"],
+        schema["properties"]["validation"]["properties"]["method"]["enum"],
+    ]
+    smk = (REPO / "workflow" / "rules" / "common.smk").read_text()
+    smk_methods = yaml.safe_load(re.search(r"^METHODS = (\[.*\])$", smk, re.M).group(1))
+    for names in [*enums, smk_methods]:
+        assert names == list(METHODS)
+    config = validate_config({"environments": {"only": {}}})["training"]
+    for method in METHODS:
+        assert config[method]["models_per_member"] == 100
+
+
+def test_renaissance_sections_default_to_the_published_values():
+    training = validate_config({"environments": {"only": {}}})["training"]
+    published = {"population_size": 20, "sigma": 0.01, "learning_rate": 1e-3, "decay": 0.95}
+    assert training["renaissance"] == {
+        **published,
+        "models_per_member": 100,
+        "reward": "renaissance",
+        "n_consider": 10,
+        "common_batch": False,
+    }
+    assert training["renaissance-ours"] == {
+        **published,
+        "models_per_member": 100,
+        "common_batch": True,
+    }

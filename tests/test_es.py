@@ -1,4 +1,4 @@
-"""Problem and optimisers: utilities, KL trust region, sigma caps, RENAISSANCE's formula, pycma."""
+"""Problem and optimisers: utilities, KL trust region, sigma caps, RENAISSANCE's formulas, pycma."""
 
 from __future__ import annotations
 
@@ -10,12 +10,16 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from kinetigen.es import (
+    Batch,
     Environment,
+    EvaluationResult,
     GeneratorProblem,
     RenaissanceES,
+    RenaissanceOursES,
     SepCMA,
     TrustRegionNES,
     balanced_indices,
+    build_optimizer,
     combined_utilities,
     kl_mean_part,
     kl_sigma_part,
@@ -23,6 +27,11 @@ from kinetigen.es import (
     paired_difference,
     project_mean_step,
     rank_utilities,
+)
+from kinetigen.es.renaissance import (
+    eigenvalue_reward,
+    incidence_reward,
+    log_eigenvalue_reward,
 )
 from kinetigen.generator import ConditionEncoder, Generator, flatten_parameters
 
@@ -284,42 +293,225 @@ def test_trnes_acceptance_rejects_a_harmful_step_and_keeps_a_good_one(toy):
 # --- RENAISSANCE baseline --------------------------------------------------------------------
 
 
-def test_renaissance_step_matches_formula_by_hand(toy):
+def published_eigenvalue_reward(lambda_max: np.ndarray, n_consider: int = 10) -> float:
+    """reward_flag 1 as the published code computes it (sort, first n_consider, exp)."""
+    return float(np.exp(-0.1 * np.sort(lambda_max)[:n_consider].sum() / n_consider) / 2)
+
+
+def always_invalid(problem):
+    """The same problem, but every model's lambda_max is inf (invalid): rewards always tie."""
+
+    def infinite(ln_km, idx):
+        return torch.full(idx.shape, torch.inf, dtype=torch.float64)
+
+    environments = [
+        Environment(env.name, infinite, env.thresholds, env.conditions)
+        for env in problem.environments
+    ]
+    return GeneratorProblem(problem.generator, environments, mode=problem.mode, models_per_member=5)
+
+
+def hand_result(lambda_max: torch.Tensor) -> EvaluationResult:
+    """An evaluation of given lambda_max [pop, E, B] (only lambda_max matters to the rewards)."""
+    pop, n_envs, _ = lambda_max.shape
+    zeros = torch.zeros(pop, n_envs, dtype=torch.float64)
+    return EvaluationResult(zeros, zeros, zeros, zeros, zeros, lambda_max, 0)
+
+
+def test_renaissance_incidence_reward_and_fallback_by_hand(toy):
+    # One environment whose two steady states have thresholds -2.5 and -1.0 1/h.
+    environment = Environment("two", toy.kinetics[toy.environment_names[0]], [-2.5, -1.0])
+    generator = Generator(toy.lower, toy.upper, latent_dim=3, hidden=(8,), seed=0)
+    problem = GeneratorProblem(generator, [environment], mode="per-environment")
+    batch = Batch(z=torch.zeros(3, 3), steady_state_idx=[torch.tensor([0, 1, 1])])
+    inf = math.inf
+    lambda_max = torch.tensor(
+        [
+            [[0.2, 0.5, inf]],  # nothing valid: margins 2.7, 1.5, inf
+            [[-3.0, 0.0, -1.5]],  # margins -0.5, 1.0, -0.5: two of three valid
+            [[inf, inf, inf]],  # nothing valid, nothing finite
+            [[-2.5, -1.0, -1.0]],  # margins exactly 0: invalid (strict <)
+        ],
+        dtype=torch.float64,
+    )
+    optimizer = RenaissanceES(flatten_parameters(generator), reward="incidence")
+    rewards = optimizer.reward_columns(problem, hand_result(lambda_max), batch)[:, 0]
+    # Fallback 0.01 / (1 + exp(min(lambda - threshold))): the per-model threshold counts
+    # (min lambda - threshold of its state = 1.5, not 0.2 + 2.5).
+    expected = [0.01 / (1 + math.exp(1.5)), 2 / 3, 0.0, 0.01 / (1 + math.exp(0.0))]
+    np.testing.assert_allclose(rewards.numpy(), expected, rtol=1e-15)
+    assert math.isclose(
+        float(incidence_reward(torch.tensor([3.0, 7.0]) - (-2.5))), 0.01 / (1 + math.exp(5.5))
+    )
+
+
+def test_renaissance_eigenvalue_reward_by_hand():
+    values = torch.tensor(
+        [3.0, -1.0, -10.0, 0.0, -4.0, -2.0, -9.0, -3.0, -8.0, -5.0, -7.0, -6.0], dtype=torch.float64
+    )
+    # The 10 smallest are -10..-1: mean -5.5, reward exp(0.55) / 2.
+    assert math.isclose(float(eigenvalue_reward(values)), math.exp(0.55) / 2, rel_tol=1e-15)
+    assert math.isclose(
+        float(eigenvalue_reward(values)), published_eigenvalue_reward(values.numpy())
+    )
+    # inf (invalid) is left out of the mean; none finite: reward 0; fewer models than 10: all.
+    with_inf = torch.tensor([math.inf, -4.0, math.inf, 2.0, -1.0] + [math.inf] * 10)
+    assert math.isclose(float(eigenvalue_reward(with_inf)), math.exp(0.1) / 2, rel_tol=1e-15)
+    assert float(eigenvalue_reward(torch.full((12,), math.inf))) == 0.0
+    assert math.isclose(float(eigenvalue_reward(torch.tensor([-2.0, -4.0]))), math.exp(0.3) / 2)
+    assert math.isclose(
+        float(eigenvalue_reward(values, n_consider=3)), math.exp(0.9) / 2, rel_tol=1e-15
+    )
+
+
+def test_renaissance_rewards_average_environments_and_keep_published_z_scores():
+    rng = np.random.default_rng(0)
+    lambda_max = torch.as_tensor(rng.normal(-5.0, 20.0, (6, 2, 30)))  # 6 members, 2 envs
+    optimizer = RenaissanceES(torch.zeros(3))
+    rewards = optimizer.combine(log_eigenvalue_reward(lambda_max)).numpy()
+    published = np.array(
+        [[published_eigenvalue_reward(row) for row in member] for member in lambda_max.numpy()]
+    ).mean(axis=1)  # per environment, then averaged
+    np.testing.assert_allclose(
+        (rewards - rewards.mean()) / rewards.std(),
+        (published - published.mean()) / published.std(),
+        rtol=1e-10,
+    )
+    # Far below -7100 1/h the published exp overflows to inf (and its step to NaN); here the
+    # common scaling keeps the rewards finite with the z-scores of exp(-0.1 m).
+    fast = torch.tensor([[-8000.0] * 10, [-8010.0] * 10, [-8030.0] * 10], dtype=torch.float64)
+    fast = fast.unsqueeze(1)  # [3 members, 1 environment, 10 models]
+    with np.errstate(over="ignore"):
+        assert math.isinf(published_eigenvalue_reward(fast[0, 0].numpy()))
+    rewards = optimizer.combine(log_eigenvalue_reward(fast))
+    exact = np.exp(np.array([0.0, 1.0, 3.0]))  # exp(-0.1 m) relative to the slowest
+    np.testing.assert_allclose(
+        ((rewards - rewards.mean()) / rewards.std(correction=0)).numpy(),
+        (exact - exact.mean()) / exact.std(),
+        rtol=1e-12,
+    )
+
+
+def test_renaissance_step_matches_published_formula_by_hand(toy):
     problem = make_problem(
         toy, mode="per-environment", models=100, names=[toy.environment_names[0]]
     )
     initial = flatten_parameters(problem.generator)
-    optimizer = RenaissanceES(initial, seed=4)
-    assert (optimizer.population_size, optimizer.sigma) == (20, 0.01)
+    optimizer = build_optimizer("renaissance", initial, seed=4)
+    assert (optimizer.population_size, optimizer.sigma, optimizer.n_consider) == (20, 0.01, 10)
     assert (optimizer.initial_learning_rate, optimizer.decay) == (1e-3, 0.95)
+    assert (optimizer.reward, optimizer.common_batch) == ("renaissance", False)
     weights = initial.numpy().copy()
     for generation in range(3):
-        noise_rng, batch_rng = torch.Generator(), torch.Generator()
-        noise_rng.set_state(optimizer.streams["noise"].get_state())
-        batch_rng.set_state(optimizer.streams["batch"].get_state())
-        batch = problem.sample_batch(batch_rng)
-        eps = torch.randn(20, initial.numel(), generator=noise_rng, dtype=torch.float64)
+        rngs = {name: torch.Generator() for name in ("noise", "batch", "heldout")}
+        for name, rng in rngs.items():
+            rng.set_state(optimizer.streams[name].get_state())
+        eps = torch.randn(20, initial.numel(), generator=rngs["noise"], dtype=torch.float64)
         members = torch.as_tensor(weights) + 0.01 * eps
-        rewards = problem.evaluate(members, batch).incidence[:, 0].numpy()
-        # By hand, in numpy: z-score (population std), w += lr / (N sigma) sum eps_i A_i.
+        # Published: every network is scored on its own fresh models, reward_flag 1.
+        rewards = np.array(
+            [
+                published_eigenvalue_reward(
+                    problem.evaluate(member, problem.sample_batch(rngs["batch"]))
+                    .lambda_max[0, 0]
+                    .numpy()
+                )
+                for member in members
+            ]
+        )
         advantages = (rewards - rewards.mean()) / rewards.std()
-        lr = 1e-3 * 0.95**generation
+        lr = 1e-3 * 0.95**generation  # no tie here, so one decay per generation
         expected = weights + lr / (20 * 0.01) * (eps.numpy().T @ advantages)
         info = optimizer.step(problem)
-        np.testing.assert_allclose(optimizer.centre().numpy(), expected, rtol=1e-13, atol=1e-15)
-        assert math.isclose(info["learning_rate"], lr)
+        np.testing.assert_allclose(optimizer.centre().numpy(), expected, rtol=1e-12, atol=1e-15)
+        assert math.isclose(info["learning_rate"], lr) and info["accepted"]
         assert info["model_evaluations"] == 20 * 100 + 100  # population + re-scored centre
         assert np.std(rewards) > 0  # the generation carried signal (formula exercised)
+        centre = problem.evaluate(torch.as_tensor(expected), problem.sample_batch(rngs["heldout"]))
+        expected_reward = published_eigenvalue_reward(centre.lambda_max[0, 0].numpy())
+        assert math.isclose(info["centre_reward"], expected_reward, rel_tol=1e-9)
         weights = expected
 
 
-def test_renaissance_all_tied_rewards_make_no_step(toy):
-    problem = make_problem(toy, mode="per-environment", models=5, names=[toy.environment_names[0]])
+def test_renaissance_learning_rate_decays_only_after_non_tie_updates(toy):
+    problem = make_problem(toy, models=10)
     optimizer = RenaissanceES(flatten_parameters(problem.generator), seed=0)
     noise = torch.randn(20, optimizer.weights.numel(), dtype=torch.float64)
     before = optimizer.centre()
-    step = optimizer.update(noise, torch.zeros(20, dtype=torch.float64))
+    step = optimizer.update(noise, torch.zeros(20, dtype=torch.float64))  # all tied
     assert torch.equal(step, torch.zeros_like(step)) and torch.equal(optimizer.centre(), before)
+    assert optimizer.updates == 0 and optimizer.learning_rate == 1e-3
+    step = optimizer.update(noise, torch.arange(20, dtype=torch.float64))
+    assert float(step.abs().max()) > 0 and optimizer.updates == 1
+    assert math.isclose(optimizer.learning_rate, 1e-3 * 0.95)
+    optimizer.update(noise, torch.full((20,), 0.3, dtype=torch.float64))  # tied again
+    assert optimizer.updates == 1 and math.isclose(optimizer.learning_rate, 1e-3 * 0.95)
+    # Whole generations: with every model invalid every reward is 0, so nothing moves.
+    for reward in ("renaissance", "incidence"):
+        optimizer = RenaissanceES(flatten_parameters(problem.generator), reward=reward)
+        hopeless = always_invalid(problem)
+        for _ in range(2):
+            info = optimizer.step(hopeless)
+            assert not info["accepted"] and info["learning_rate"] == 1e-3
+            assert info["centre_reward"] == 0.0
+        assert optimizer.generation == 2 and optimizer.updates == 0
+        assert torch.equal(optimizer.centre(), flatten_parameters(problem.generator))
+
+
+def test_renaissance_state_round_trip_resumes_identically(toy, tmp_path):
+    problem = make_problem(toy, models=10)
+    initial = flatten_parameters(problem.generator)
+
+    def started():
+        optimizer = RenaissanceES(initial, seed=3)
+        optimizer.step(always_invalid(problem))  # a tie: generation 1, no decay yet
+        optimizer.step(problem)
+        return optimizer
+
+    optimizer = started()
+    assert (optimizer.generation, optimizer.updates) == (2, 1)
+    torch.save(optimizer.state_dict(), tmp_path / "state.pt")
+    straight = [optimizer.step(problem) for _ in range(2)]
+
+    resumed = RenaissanceES(initial, seed=99)
+    resumed.load_state_dict(torch.load(tmp_path / "state.pt", weights_only=True))
+    assert (resumed.generation, resumed.updates) == (2, 1)
+    again = [resumed.step(problem) for _ in range(2)]
+    assert torch.equal(resumed.centre(), optimizer.centre())
+    assert [row["learning_rate"] for row in again] == [row["learning_rate"] for row in straight]
+    assert math.isclose(again[0]["learning_rate"], 1e-3 * 0.95)  # decayed once, not twice
+    with pytest.raises(ValueError, match="renaissance-ours"):
+        RenaissanceOursES(initial).load_state_dict(optimizer.state_dict())
+
+
+def test_renaissance_ours_steps_with_rank_utilities_on_common_batch(toy):
+    problem = make_problem(toy, models=20)
+    initial = flatten_parameters(problem.generator)
+    optimizer = build_optimizer("renaissance-ours", initial, seed=5)
+    assert isinstance(optimizer, RenaissanceOursES) and optimizer.name == "renaissance-ours"
+    assert (optimizer.reward, optimizer.common_batch, optimizer.population_size) == (
+        "ranks",
+        True,
+        20,
+    )
+    noise_rng, batch_rng = torch.Generator(), torch.Generator()
+    noise_rng.set_state(optimizer.streams["noise"].get_state())
+    batch_rng.set_state(optimizer.streams["batch"].get_state())
+    eps = torch.randn(20, initial.numel(), generator=noise_rng, dtype=torch.float64)
+    fitness = problem.evaluate(initial + 0.01 * eps, problem.sample_batch(batch_rng)).fitness
+    utilities = combined_utilities(fitness)  # TR-NES's reward: ranks per environment, averaged
+    assert float(utilities.std()) > 0
+    expected = initial + 1e-3 / (20 * 0.01) * (
+        eps.T @ ((utilities - utilities.mean()) / utilities.std(correction=0))
+    )
+    info = optimizer.step(problem)
+    torch.testing.assert_close(optimizer.centre(), expected, rtol=1e-12, atol=1e-15)
+    assert info["accepted"] and "centre_reward" not in info
+    assert info["model_evaluations"] == 20 * 20 * 3 + 20 * 3
+    with pytest.raises(ValueError, match="training.renaissance-ours"):
+        build_optimizer("renaissance-ours", initial, 0, {"reward": "incidence"})
+    with pytest.raises(ValueError, match="training.renaissance.reward"):
+        build_optimizer("renaissance", initial, 0, {"reward": "best"})
 
 
 # --- sep-CMA ---------------------------------------------------------------------------------

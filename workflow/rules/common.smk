@@ -60,7 +60,7 @@ def kinetics_config(*stages):
     )
 
 
-METHODS = ["trnes", "renaissance", "sep-cma"]
+METHODS = ["trnes", "renaissance", "renaissance-ours", "sep-cma"]
 TRAIN_ENVIRONMENTS = [e for e in ENVIRONMENTS if e not in config["training"]["heldout"]]
 HELDOUT = [e for e in config["training"]["heldout"] if e in ENVIRONMENTS]
 

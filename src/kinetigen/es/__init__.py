@@ -2,8 +2,8 @@
 
 The problem (what is evaluated: :class:`GeneratorProblem`) is kept apart from the search
 algorithms (how the search moves: :class:`TrustRegionNES`, :class:`RenaissanceES`,
-:class:`SepCMA`), which share the ``step(problem)`` / ``state_dict`` interface of
-:class:`EvolutionStrategy`.
+:class:`RenaissanceOursES`, :class:`SepCMA`), which share the ``step(problem)`` /
+``state_dict`` interface of :class:`EvolutionStrategy`.
 """
 
 from kinetigen.es.base import EvolutionStrategy
@@ -14,7 +14,7 @@ from kinetigen.es.problem import (
     GeneratorProblem,
     balanced_indices,
 )
-from kinetigen.es.renaissance import RenaissanceES
+from kinetigen.es.renaissance import RenaissanceES, RenaissanceOursES
 from kinetigen.es.sepcma import SepCMA
 from kinetigen.es.training import (
     METHODS,
@@ -45,6 +45,7 @@ __all__ = [
     "EvolutionStrategy",
     "GeneratorProblem",
     "RenaissanceES",
+    "RenaissanceOursES",
     "SepCMA",
     "TrainingResult",
     "TrustRegionNES",

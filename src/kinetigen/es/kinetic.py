@@ -160,7 +160,8 @@ def train_generator(
     monitor_models: int | None = None,
     threads: int = 1,
 ) -> TrainedGenerator:
-    """Train one generator with ``method`` ("trnes", "renaissance", "sep-cma").
+    """Train one generator with ``method`` ("trnes", "renaissance", "renaissance-ours",
+    "sep-cma").
 
     ``config`` holds the validated sections physiology, biomass_reaction, kinetics, generator
     and training. ``max_model_evaluations`` (the stability benchmark's equal budget) replaces

@@ -274,6 +274,15 @@ class GeneratorProblem:
         ]
         return Batch(z=z, steady_state_idx=indices)
 
+    def batch_thresholds(self, batch: Batch) -> Tensor:
+        """[E, B] validity threshold (1/h) of every model of ``batch``, per environment."""
+        return torch.stack(
+            [
+                env.thresholds[idx]
+                for env, idx in zip(self.environments, batch.steady_state_idx, strict=True)
+            ]
+        )
+
     def smooth_score(self, lambda_max: Tensor, thresholds: Tensor) -> Tensor:
         """Tie-breaker per model; non-finite lambda_max scores as far invalid."""
         margin = (thresholds - lambda_max) / self.tie_scale
@@ -299,12 +308,7 @@ class GeneratorProblem:
             members = weights[start : start + chunk]
             lambda_max[start : start + chunk] = self._lambda_max_chunk(members, batch)
 
-        thresholds = torch.stack(
-            [
-                env.thresholds[idx]
-                for env, idx in zip(self.environments, batch.steady_state_idx, strict=True)
-            ]
-        )  # [E, B]
+        thresholds = self.batch_thresholds(batch)  # [E, B]
         valid = lambda_max < thresholds  # inf and NaN compare False: invalid
         smooth = self.smooth_score(lambda_max, thresholds)
         valid_f = valid.to(torch.float64)

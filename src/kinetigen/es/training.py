@@ -26,7 +26,7 @@ from torch import Tensor
 
 from kinetigen.es.base import EvolutionStrategy
 from kinetigen.es.problem import Environment, GeneratorProblem, balanced_indices
-from kinetigen.es.renaissance import RenaissanceES
+from kinetigen.es.renaissance import RenaissanceES, RenaissanceOursES
 from kinetigen.es.sepcma import SepCMA
 from kinetigen.es.trnes import TrustRegionNES
 from kinetigen.generator.model import Generator, forward_population
@@ -35,14 +35,19 @@ from kinetigen.io import atomic_path
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = 1
-METHODS = {"trnes": TrustRegionNES, "renaissance": RenaissanceES, "sep-cma": SepCMA}
+METHODS = {
+    "trnes": TrustRegionNES,
+    "renaissance": RenaissanceES,
+    "renaissance-ours": RenaissanceOursES,
+    "sep-cma": SepCMA,
+}
 DEFAULT_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
 def build_optimizer(
     method: str, initial_weights: Tensor, seed: int, options: dict[str, Any] | None = None
 ) -> EvolutionStrategy:
-    """Optimiser ``method`` ("trnes", "renaissance", "sep-cma") with keyword ``options``."""
+    """Optimiser ``method`` (a key of :data:`METHODS`) with keyword ``options``."""
     if method not in METHODS:
         raise ValueError(f"unknown training method {method!r}; choose one of {sorted(METHODS)}")
     try:
@@ -96,7 +101,8 @@ def history_row(
     for key in ("kl_mean", "kl_sigma", "sigma_min", "sigma_median", "sigma_max", "radius"):
         row[key] = float(info[key])
     row["accepted"] = bool(info["accepted"])
-    for key in ("kl_mean_proposed", "paired_difference", "paired_stderr", "learning_rate"):
+    optional = ("kl_mean_proposed", "paired_difference", "paired_stderr", "learning_rate")
+    for key in (*optional, "centre_reward"):
         if key in info:
             row[key] = float(info[key])
     return row

@@ -30,6 +30,7 @@ plt.rcParams.update(
 COLOURS = {
     "trnes": "#1b7837",
     "renaissance": "#c51b7d",
+    "renaissance-ours": "#de77ae",
     "sep-cma": "#2166ac",
     "oracle": "#808080",
     "generated": "#1b7837",
