@@ -94,18 +94,27 @@ def test_tiny_run_writes_every_output(tiny_run):
     history = pd.read_csv(results / "training" / "trnes" / "seed0" / "history.csv")
     assert history["generation"].tolist() == [1, 2]
     incidence = pd.read_csv(results / "training" / "trnes" / "seed0" / "incidence.csv")
-    assert set(zip(incidence["env"], incidence["split"], strict=True)) >= {
-        ("glucose_aerobic", "train"),
-        ("acetate_aerobic", "heldout"),
+    assert set(
+        zip(incidence["env"], incidence["split"], incidence["steady_states"], strict=True)
+    ) == {
+        ("glucose_aerobic", "train", "unseen"),
+        ("glucose_aerobic", "train", "training"),
+        ("acetate_aerobic", "heldout", "unseen"),
     }
     per_env = results / "training" / "per-environment" / "acetate_aerobic" / "seed0"
     assert (per_env / "incidence.csv").exists()
     for env in ("glucose_aerobic", "acetate_aerobic"):
         perturbation = pd.read_csv(results / "validation" / env / "perturbation.csv")
-        assert set(perturbation["group"]) <= {"generated", "oracle", "invalid"}
-        assert {"returned", "time_to_return_h", "max_deviation"} <= set(perturbation.columns)
+        assert set(perturbation["group"]) <= {"generated", "oracle", "slow", "unstable"}
+        assert {"returned", "time_to_return_h", "max_deviation", "margin"} <= set(
+            perturbation.columns
+        )
+        # Every tested model sits on an unseen evaluation steady state (20 samples, 2 + 2).
+        assert set(perturbation["steady_state"]) <= {6, 19}
+        trajectories = pd.read_csv(results / "validation" / env / "trajectories.csv")
+        assert (trajectories["deviation"] >= 0).all() and len(trajectories) > 0
         parameters = pd.read_parquet(results / "validation" / env / "parameters.parquet")
-        assert set(parameters["group"]) <= {"generated", "oracle", "invalid"}
+        assert set(parameters["group"]) <= {"generated", "oracle", "slow", "unstable"}
         assert parameters.filter(like="saturation:").stack().between(0, 1).all()
     bioreactor = pd.read_csv(results / "validation" / "bioreactor" / "summary.csv")
     assert len(bioreactor) >= 1 and bioreactor["status"].notna().all()
