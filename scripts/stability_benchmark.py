@@ -13,6 +13,17 @@ histories = {
     for (method, seed), path in zip(smk.params.runs, smk.input.histories, strict=True)
 }
 write_csv(stability_runs(histories, smk.params.target), smk.output.runs)
-summary = summarise_stability(histories, smk.params.target)
+# The full budget, then each run read as stopped at the smaller budgets (e.g. RENAISSANCE's 25
+# generations), one block of rows per budget.
+budgets = [None, *smk.params.report_at]
+summary = pd.concat(
+    [
+        summarise_stability(histories, smk.params.target, budget).assign(
+            budget=budget if budget is not None else smk.params.max_model_evaluations
+        )
+        for budget in budgets
+    ],
+    ignore_index=True,
+)
 write_csv(summary, smk.output.summary)
 log.info("\n%s", summary.to_string(index=False))

@@ -278,3 +278,41 @@ def test_trust_region_nes_is_at_least_as_reliable_as_renaissance():
     trnes, renaissance = summary.loc["trnes"], summary.loc["renaissance"]
     assert trnes["final_min_incidence_median"] >= renaissance["final_min_incidence_median"] + 0.2
     assert trnes["final_min_incidence_q25"] >= 0.4
+
+
+def test_monitor_scores_its_own_steady_states_and_budgets_truncate(toy):
+    """The benchmark's monitor reads incidence on the monitor problem's steady states (unseen
+    ones in the workflow), not the training ones; summaries can read a run at a smaller
+    budget as if it had stopped there."""
+    from dataclasses import replace
+
+    from kinetigen.es.training import within_budget
+
+    problem, _ = build(toy, models=10)
+    lenient = [
+        replace(env, thresholds=torch.full_like(env.thresholds, 1e300))
+        for env in problem.environments
+    ]
+    monitor = GeneratorProblem(problem.generator, lenient, models_per_member=10)
+    optimizer = build_optimizer("trnes", flatten_parameters(problem.generator), seed=0)
+    history = train(
+        problem, optimizer, max_generations=3, monitor_models=50, monitor_problem=monitor
+    ).history
+    monitored = history.filter(like="monitor_incidence:")
+    assert monitored.shape[1] == len(TRAIN) and (monitored.to_numpy() == 1.0).all()
+    assert history.filter(like="centre_incidence:").to_numpy().min() < 1.0
+    renamed = [replace(env, name=f"other_{env.name}") for env in lenient]
+    with pytest.raises(ValueError, match="monitor environments"):
+        train(
+            problem,
+            build_optimizer("trnes", flatten_parameters(problem.generator), seed=0),
+            max_generations=1,
+            monitor_models=5,
+            monitor_problem=GeneratorProblem(problem.generator, renamed),
+        )
+    budget = int(history["model_evaluations"].iloc[1])
+    assert list(within_budget(history, budget)["generation"]) == [1, 2]
+    full = summarise_stability({("trnes", 0): history})
+    short = summarise_stability({("trnes", 0): history}, budget=budget)
+    assert short["model_evaluations_median"].iloc[0] == budget
+    assert full["model_evaluations_median"].iloc[0] > budget

@@ -90,6 +90,7 @@ rule evaluate_generator:
 
 
 BENCHMARK = config["training"]["benchmark"]
+BENCHMARK_SEEDS = range(BENCHMARK["first_seed"], BENCHMARK["first_seed"] + BENCHMARK["seeds"])
 
 
 rule benchmark_run:
@@ -131,14 +132,16 @@ rule stability_benchmark:
         histories=expand(
             "results/benchmark/runs/{method}/seed{seed}/history.csv",
             method=BENCHMARK["methods"],
-            seed=range(BENCHMARK["seeds"]),
+            seed=BENCHMARK_SEEDS,
         ),
     output:
         runs="results/benchmark/stability.csv",
         summary="results/benchmark/stability_summary.csv",
     params:
-        runs=[(m, s) for m in BENCHMARK["methods"] for s in range(BENCHMARK["seeds"])],
+        runs=[(m, s) for m in BENCHMARK["methods"] for s in BENCHMARK_SEEDS],
         target=BENCHMARK["target"],
+        max_model_evaluations=BENCHMARK["max_model_evaluations"],
+        report_at=BENCHMARK["report_at"],
     log:
         "results/logs/stability_benchmark.log",
     conda:

@@ -166,7 +166,9 @@ def train_generator(
     ``config`` holds the validated sections physiology, biomass_reaction, kinetics, generator
     and training. ``max_model_evaluations`` (the stability benchmark's equal budget) replaces
     both stop criteria of the config. ``mode``: "conditional", "shared" or "per-environment"
-    (then ``train_names`` is one environment). Environments whose screen kept no steady state
+    (then ``train_names`` is one environment). ``monitor_models`` (benchmarks) scores the centre
+    every generation on a fixed batch over the unseen evaluation steady states
+    (``kinetics.split``). Environments whose screen kept no steady state
     are left out of training with a warning; if none is left, :class:`NoAttainableSteadyStates`
     is raised.
     """
@@ -187,8 +189,17 @@ def train_generator(
     if conditional:
         encoder = ConditionEncoder(gen_config["condition_dim"], gen_config["condition_features"])
         encoder.fit(pd.concat([samples[name].iloc[kept] for name, kept in positions.items()]))
+    # A benchmark's monitor scores the unseen evaluation steady states (out of sample).
+    pairs = list(positions.items())
+    if monitor_models is not None:
+        settings = as_settings(config)
+        pairs += [(name, settings.split(len(samples[name]), name).evaluation) for name in positions]
     environments = kinetic_environments(
-        cobra_model, samples, parameters, positions, config, encoder, threads
+        cobra_model, samples, parameters, pairs, config, encoder, threads
+    )
+    environments, monitor_environments = (
+        environments[: len(positions)],
+        environments[len(positions) :],
     )
     space = ParameterSpace(parameters)
     generator = Generator(
@@ -204,15 +215,20 @@ def train_generator(
     )
     options = dict(training[method])
     models_per_member = options.pop("models_per_member")
-    problem = GeneratorProblem(
-        generator,
-        environments,
-        mode=mode,
-        models_per_member=models_per_member,
-        tie_weight=training["tie_weight"],
-        tie_breaker=training["tie_breaker"],
-        tie_scale=training["tie_scale"],
-    )
+
+    def make_problem(envs: list[Environment]) -> GeneratorProblem:
+        return GeneratorProblem(
+            generator,
+            envs,
+            mode=mode,
+            models_per_member=models_per_member,
+            tie_weight=training["tie_weight"],
+            tie_breaker=training["tie_breaker"],
+            tie_scale=training["tie_scale"],
+        )
+
+    problem = make_problem(environments)
+    monitor_problem = make_problem(monitor_environments) if monitor_environments else None
     optimizer = build_optimizer(
         method, flatten_parameters(generator), derive_seed(seed, method), options
     )
@@ -245,6 +261,7 @@ def train_generator(
         config_hash_value=config_hash(run_key),
         monitor_models=monitor_models,
         monitor_seed=derive_seed(seed, "monitor"),
+        monitor_problem=monitor_problem,
     )
     metadata = {
         "method": method,

@@ -176,6 +176,7 @@ def train(
     on_generation: Callable[[dict[str, Any]], None] | None = None,
     monitor_models: int | None = None,
     monitor_seed: int = 0,
+    monitor_problem: GeneratorProblem | None = None,
 ) -> TrainingResult:
     """Run ``optimizer`` on ``problem`` until a stop criterion holds.
 
@@ -198,6 +199,10 @@ def train(
         generation-to-generation changes real changes, not resampling noise, so stability
         benchmarks read drops from it. Measurement only: not counted in the model evaluations
         and invisible to the optimiser.
+    monitor_problem
+        Scores the monitor batch instead of ``problem``: the same environments (names and
+        order) on other steady states, e.g. the unseen evaluation ones, so that the monitor
+        measures out-of-sample incidence.
     """
     if max_generations < 0:
         raise ValueError(f"config key training.max_generations must be >= 0, got {max_generations}")
@@ -240,8 +245,14 @@ def train(
         return max_model_evaluations is None or model_evaluations < max_model_evaluations
 
     monitor_batch = None
+    scorer = problem if monitor_problem is None else monitor_problem
+    if scorer.environment_names != problem.environment_names:
+        raise ValueError(
+            f"monitor environments {scorer.environment_names} differ from the training "
+            f"environments {problem.environment_names}"
+        )
     if monitor_models is not None:
-        monitor_batch = problem.sample_batch(
+        monitor_batch = scorer.sample_batch(
             torch.Generator().manual_seed(int(monitor_seed)), monitor_models
         )
 
@@ -253,7 +264,7 @@ def train(
         wall_seconds += time.perf_counter() - started
         row = history_row(problem, optimizer.generation, model_evaluations, wall_seconds, info)
         if monitor_batch is not None:
-            monitor = problem.evaluate(optimizer.centre(), monitor_batch)
+            monitor = scorer.evaluate(optimizer.centre(), monitor_batch)
             for name, value in zip(
                 problem.environment_names, monitor.incidence[0].tolist(), strict=True
             ):
@@ -395,13 +406,29 @@ def steps_to_target(history: pd.DataFrame, columns: Sequence[str], target: float
     return float(history.loc[reached.idxmax(), "model_evaluations"])
 
 
+def within_budget(history: pd.DataFrame, budget: int | None) -> pd.DataFrame:
+    """The generations of ``history`` that a run with ``budget`` model evaluations would have
+    completed (all of them when ``budget`` is None)."""
+    if budget is None:
+        return history
+    return history[history["model_evaluations"] <= budget]
+
+
 def stability_runs(
-    histories: dict[tuple[str, int], pd.DataFrame], target: float = 0.9
+    histories: dict[tuple[str, int], pd.DataFrame],
+    target: float = 0.9,
+    budget: int | None = None,
 ) -> pd.DataFrame:
     """One row per (method, seed) run: evaluations_to_target (NaN if never reached),
-    final_min_incidence, worst_drop, model_evaluations; see :func:`summarise_stability`."""
+    final_min_incidence, worst_drop, model_evaluations; see :func:`summarise_stability`.
+    With ``budget`` each run is read as if it had stopped at that many model evaluations."""
     per_run = []
     for (method, seed), history in sorted(histories.items()):
+        history = within_budget(history, budget)
+        if history.empty:
+            raise ValueError(
+                f"run {method} seed {seed}: no generation within {budget} model evaluations"
+            )
         prefix = (
             "monitor_incidence:"
             if any(name.startswith("monitor_incidence:") for name in history.columns)
@@ -426,7 +453,9 @@ def stability_runs(
 
 
 def summarise_stability(
-    histories: dict[tuple[str, int], pd.DataFrame], target: float = 0.9
+    histories: dict[tuple[str, int], pd.DataFrame],
+    target: float = 0.9,
+    budget: int | None = None,
 ) -> pd.DataFrame:
     """Per method over seeds: the stability benchmark summary.
 
@@ -438,8 +467,10 @@ def summarise_stability(
     between consecutive generations; max over seeds, median of per-seed values).
     Incidence is read from the ``monitor_incidence:`` columns (fixed batch) when the history
     has them, otherwise from ``centre_incidence:``; in shared mode from the ``:all`` column.
+    ``budget``: read every run as stopped at that many model evaluations (e.g. RENAISSANCE's
+    own 25 generations); final_min_incidence_min / _max give the range over seeds.
     """
-    runs = stability_runs(histories, target)
+    runs = stability_runs(histories, target, budget)
     rows = []
     for method, group in runs.groupby("method", sort=True):
         reached = group["evaluations_to_target"].dropna()
@@ -458,6 +489,8 @@ def summarise_stability(
                 "final_min_incidence_median": float(group["final_min_incidence"].median()),
                 "final_min_incidence_q25": float(group["final_min_incidence"].quantile(0.25)),
                 "final_min_incidence_q75": float(group["final_min_incidence"].quantile(0.75)),
+                "final_min_incidence_min": float(group["final_min_incidence"].min()),
+                "final_min_incidence_max": float(group["final_min_incidence"].max()),
                 "worst_drop_max": float(group["worst_drop"].max()),
                 "worst_drop_median": float(group["worst_drop"].median()),
                 "model_evaluations_median": float(group["model_evaluations"].median()),
