@@ -55,3 +55,34 @@ def test_unstable_system_does_not_return():
     assert not result.returned
     assert result.time_to_return == np.inf
     assert result.final_deviation > 0.1
+
+
+@pytest.mark.parametrize("factor_source", ["derived", "old default 3"])
+def test_threshold_factor_makes_just_valid_models_return(factor_source):
+    """One criterion: a linear model with lambda_max just below the default threshold returns
+    from the largest default perturbation within the default tolerance by one doubling time;
+    at the old factor 3 such a model fails the same test."""
+    from kinetigen.config import schema_defaults
+    from kinetigen.kinetics.validity import return_test_factor
+
+    validation = schema_defaults("validation")
+    doubling = 1.5  # h
+    factor = return_test_factor(validation) if factor_source == "derived" else 3.0
+    k = 1.001 * factor / doubling  # lambda_max = -k, just below the threshold -factor / T_d
+    p_max = max(validation["magnitudes"])
+    x_ref = np.array([1.0, 1.0e-3])
+    x0 = x_ref * np.array([1 + p_max, 1 - p_max])
+
+    def rhs(t, x):
+        return -k * (x - x_ref)
+
+    result = integrate_return(
+        rhs,
+        lambda t, x: -k * np.eye(2),
+        x0,
+        x_ref,
+        return_time=validation["return_time_factor"] * doubling,
+        tolerance=validation["tolerance"],
+        n_points=2000,
+    )
+    assert result.returned == (factor_source == "derived")
