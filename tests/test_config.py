@@ -142,8 +142,8 @@ def test_threshold_factor_is_derived_from_the_return_test(default_config):
 
 
 def test_split_larger_than_the_sample_is_refused(default_config):
-    default_config["kinetics"]["split"] = {"n_train": 600, "n_evaluation": 500}
-    with pytest.raises(ConfigError, match=r"kinetics.split.n_train.*sampling.n_samples"):
+    default_config["kinetics"]["split"] = {"n_train": 600, "n_evaluation": 500, "gap": 15}
+    with pytest.raises(ConfigError, match=r"kinetics.split.*sampling.n_samples"):
         validate_config(default_config)
 
 

@@ -38,7 +38,7 @@ def samples(_textbook, _default_config):
 
 
 # Four synthetic steady states per environment: two train, two evaluate.
-SPLIT = {"n_train": 2, "n_evaluation": 2}
+SPLIT = {"n_train": 2, "n_evaluation": 2, "gap": 1}
 TRAIN, EVALUATION = [0, 2], [1, 3]
 
 
@@ -186,18 +186,19 @@ def test_attainability(_textbook, small_config, samples, models):
     np.testing.assert_array_equal(again["best_lambda_max"], table["best_lambda_max"])
 
 
-def test_split_is_disjoint_interleaved_and_covers_the_chain():
-    split = split_steady_states(1000, 10, 20)
-    assert len(split.train) == 10 and len(split.evaluation) == 20
-    assert not set(split.train) & set(split.evaluation)
-    # Both sets span the chain; every evaluation state is at least ~30 samples (several
-    # autocorrelation times of the OptGP chain) from the nearest training state.
+def test_split_is_disjoint_spread_and_keeps_its_gap():
+    split = split_steady_states(1000, 100, 20, gap=15)
+    assert len(split.train) == 100 and len(set(split.train)) == 100
+    assert len(split.evaluation) == 20
+    np.testing.assert_array_equal(split.evaluation, np.arange(25, 1000, 50))
+    # Both sets span the chain; every evaluation state is at least the gap (15 samples, where
+    # the chain's autocorrelation has fallen to a few per cent) from every training state.
     for positions in (split.train, split.evaluation):
-        assert positions.min() <= 40 and positions.max() >= 930
+        assert positions.min() <= 30 and positions.max() >= 970
     gaps = np.abs(split.evaluation[:, None] - split.train[None, :]).min(axis=1)
-    assert gaps.min() >= 30
-    equal = split_steady_states(100, 5, 5)
-    np.testing.assert_array_equal(equal.train, [0, 22, 44, 66, 88])
-    np.testing.assert_array_equal(equal.evaluation, [11, 33, 55, 77, 99])
-    with pytest.raises(SplitError, match=r"'acetate'.*kinetics.split.n_train"):
-        split_steady_states(10, 5, 6, "acetate")
+    assert gaps.min() >= 15
+    small = split_steady_states(4, 2, 2, gap=1)
+    np.testing.assert_array_equal(small.train, [0, 2])
+    np.testing.assert_array_equal(small.evaluation, [1, 3])
+    with pytest.raises(SplitError, match=r"'acetate'.*kinetics.split"):
+        split_steady_states(100, 90, 5, gap=15, environment="acetate")

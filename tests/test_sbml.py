@@ -156,7 +156,7 @@ def test_export_oracle_models(_textbook, _default_config, ecoli, tmp_path):
         _default_config,
         kinetics={
             "oracle": {"n_parameter_sets": 60, "batch_size": 25},
-            "split": {"n_train": 1, "n_evaluation": len(samples) - 1},
+            "split": {"n_train": 1, "n_evaluation": len(samples) - 1, "gap": 1},
         },
     )
     frame, _ = oracle_baseline(_textbook, samples, config, ENV, seed=3)

@@ -137,6 +137,7 @@ def resolve_validity(config: dict) -> dict:
     """Fill in the derived threshold factor (one criterion with the return test, see
     kinetigen.kinetics.validity) and check that the split fits the sampled steady states."""
     # Imported here: kinetigen.kinetics imports this module for its settings.
+    from kinetigen.kinetics.split import SplitError, split_steady_states
     from kinetigen.kinetics.validity import return_test_factor
 
     threshold = config["kinetics"]["threshold"]
@@ -155,12 +156,14 @@ def resolve_validity(config: dict) -> dict:
             consistent,
         )
     split = config["kinetics"]["split"]
-    if split["n_train"] + split["n_evaluation"] > config["sampling"]["n_samples"]:
-        raise ConfigError(
-            "config keys 'kinetics.split.n_train' + 'kinetics.split.n_evaluation' = "
-            f"{split['n_train'] + split['n_evaluation']} exceed 'sampling.n_samples' = "
-            f"{config['sampling']['n_samples']}"
+    try:
+        split_steady_states(
+            config["sampling"]["n_samples"], split["n_train"], split["n_evaluation"], split["gap"]
         )
+    except SplitError as error:
+        raise ConfigError(
+            f"config key 'kinetics.split' does not fit 'sampling.n_samples': {error}"
+        ) from None
     return config
 
 

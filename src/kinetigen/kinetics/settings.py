@@ -51,8 +51,9 @@ class KineticsSettings:
     active_flux_tol: float = 1.0e-9
     threshold_factor: float = math.log(0.5 / 0.01)  # validity.return_test_factor defaults
     threshold_fixed_per_h: float | None = None
-    split_train: int = 10
+    split_train: int = 100
     split_evaluation: int = 20
+    split_gap: int = 15
     attainability_max_evaluations: int = 5000
     attainability_popsize: int | None = None
     attainability_sigma0: float = 1.0
@@ -74,7 +75,7 @@ class KineticsSettings:
     def split(self, n_steady_states: int, environment: str = "?") -> SteadyStateSplit:
         """Training and evaluation positions of an environment's ``n_steady_states``."""
         return split_steady_states(
-            n_steady_states, self.split_train, self.split_evaluation, environment
+            n_steady_states, self.split_train, self.split_evaluation, self.split_gap, environment
         )
 
     def ln_km_bounds(self, name: str) -> tuple[float, float]:
@@ -123,6 +124,7 @@ class KineticsSettings:
             threshold_fixed_per_h=threshold["fixed_per_h"],
             split_train=kinetics["split"]["n_train"],
             split_evaluation=kinetics["split"]["n_evaluation"],
+            split_gap=kinetics["split"]["gap"],
             attainability_max_evaluations=attainability["max_evaluations"],
             attainability_popsize=attainability["popsize"],
             attainability_sigma0=float(attainability["sigma0"]),
