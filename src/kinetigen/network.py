@@ -10,6 +10,8 @@ from typing import Any
 import cobra
 from cobra.io import load_json_model, load_matlab_model, load_model, read_sbml_model
 
+from kinetigen.schema import config_error
+
 log = logging.getLogger(__name__)
 
 # Metabolites held constant and left out of ln-concentration sums (eQuilibrator's Legendre
@@ -32,7 +34,7 @@ def load_network(spec: str, solver: str = "hybrid") -> cobra.Model:
     elif suffix == ".mat":
         model = load_matlab_model(str(path))
     elif suffix:
-        raise ValueError(f"config key 'model': unsupported model file type {suffix!r} ({spec})")
+        raise config_error("model", f"unsupported model file type {suffix!r} ({spec})")
     else:
         model = load_model(spec)
     model.solver = solver

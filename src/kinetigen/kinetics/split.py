@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kinetigen.schema import config_error
+
 
 class SplitError(ValueError):
     """The environment has too few steady states for the configured split."""
@@ -44,7 +46,11 @@ def split_steady_states(
     """
     total = n_train + n_evaluation
     if n_train < 1 or n_evaluation < 1:
-        raise SplitError("config keys kinetics.split.n_train and n_evaluation must be >= 1")
+        raise config_error(
+            "kinetics.split",
+            f"n_train and n_evaluation must be >= 1, got {n_train} and {n_evaluation}",
+            SplitError,
+        )
     if total > n_steady_states:
         raise SplitError(
             f"environment {environment!r}: {n_steady_states} steady states, fewer than "

@@ -117,10 +117,11 @@ def perturbation_validation(
 
 
 def bioreactor_validation(
-    model, generated: ModelSet, settings: Mapping[str, Any]
+    model, generated: ModelSet, settings: BioreactorSettings | Mapping[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Batch-culture time courses and per-model summary for the generated models."""
-    bioreactor = BioreactorSettings.from_config({"validation": {"bioreactor": dict(settings)}})
+    """Batch-culture time courses and per-model summary for the generated models
+    (``settings``: the ``validation.bioreactor`` settings or section)."""
+    bioreactor = BioreactorSettings.coerce(settings)
     pairs = list(zip(generated.positions.tolist(), list(generated.ln_km), strict=True))
     courses, summary = simulate_ensemble(model, pairs, bioreactor)
     summary["lambda_max"] = np.asarray(generated.lambda_max)[: len(summary)]
