@@ -40,7 +40,7 @@ def test_defaults_are_filled_in():
             lambda c: c["environments"]["acetate_aerobic"]["reaction_bounds"].update(
                 EX_nope_e=[0, 1]
             ),
-            r"environment .acetate_aerobic.*unknown reaction id 'EX_nope_e'",
+            r"environments.acetate_aerobic.reaction_bounds'.*unknown reaction id 'EX_nope_e'",
         ),
         (
             lambda c: c["environments"]["glucose_aerobic"]["concentrations"].update(

@@ -63,8 +63,8 @@ def check_against_model(config: dict) -> None:
     for name, environment in config["environments"].items():
         try:
             check_environment(model, name, environment)
-        except ValueError as error:
-            raise config_error(f"environments.{name}", str(error)) from None
+        except ValueError as error:  # the message names the key already
+            raise ConfigError(str(error)) from None
 
 
 def resolve_validity(config: dict) -> dict:
