@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 
+from kinetigen.columns import DG_PREFIX, FLUX_PREFIX, LNC_PREFIX
 from kinetigen.kinetics.settings import KineticsSettings, as_settings
 from kinetigen.kinetics.split import SteadyStateSplit
 from kinetigen.kinetics.validity import validity_threshold
@@ -52,12 +53,6 @@ logger = logging.getLogger(__name__)
 REVERSIBLE_MM = "reversible_mm"
 CONVENIENCE = "convenience"
 IRREVERSIBLE_MM = "irreversible_mm"
-
-FLUX_PREFIX = "flux:"
-LNC_PREFIX = "lnc:"
-DG_PREFIX = "dg:"
-DG0_PREFIX = "dg0:"
-
 
 class KineticModelError(ValueError):
     """The steady states or the network do not allow a kinetic model."""

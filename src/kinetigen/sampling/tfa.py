@@ -25,6 +25,7 @@ import cobra
 import pandas as pd
 from optlang.interface import OPTIMAL
 
+from kinetigen.columns import DG, FLUX, LNC
 from kinetigen.network import InvalidEnvironment, apply_environment, fba_growth
 from kinetigen.sampling.environment import ThermoEnvironment
 from kinetigen.sampling.errors import InfeasibleTFA
@@ -165,9 +166,9 @@ def _summary(
         "reference_margins": margins,
         "directionality": reference.directionality,
         "reference": {
-            "flux": {k: float(v) for k, v in reference.fluxes.items()},
-            "dg": {k: float(v) for k, v in reference.dg.items()},
-            "lnc": {k: float(v) for k, v in reference.lnc.items()},
+            FLUX: {k: float(v) for k, v in reference.fluxes.items()},
+            DG: {k: float(v) for k, v in reference.dg.items()},
+            LNC: {k: float(v) for k, v in reference.lnc.items()},
         },
         "solver": _solver_name(problem.model),
     }
