@@ -75,13 +75,13 @@ def resolve_validity(config: dict) -> dict:
     if threshold["factor"] is None:
         threshold["factor"] = consistent
     elif threshold["fixed_per_h"] is None and threshold["factor"] < consistent:
-        log.warning(
-            "config key 'kinetics.threshold.factor': %g is below ln(max magnitude / tolerance)"
-            " / return_time_factor = %.3f; valid models may fail the perturbation test even in"
-            " linear theory",
-            threshold["factor"],
-            consistent,
+        warning = config_error(
+            "kinetics.threshold.factor",
+            f"{threshold['factor']:g} is below ln(max magnitude / tolerance) / "
+            f"return_time_factor = {consistent:.3f}; valid models may fail the perturbation "
+            "test even in linear theory",
         )
+        log.warning("%s", warning)
     split = config["kinetics"]["split"]
     if split["n_train"] + split["n_evaluation"] > config["sampling"]["n_samples"]:
         raise config_error(

@@ -52,10 +52,11 @@ def split_steady_states(
             SplitError,
         )
     if total > n_steady_states:
-        raise SplitError(
-            f"environment {environment!r}: {n_steady_states} steady states, fewer than "
-            f"kinetics.split.n_train + kinetics.split.n_evaluation = {total}; sample more "
-            "(sampling.n_samples) or split fewer"
+        raise config_error(
+            "kinetics.split",
+            f"n_train + n_evaluation = {total} exceed the {n_steady_states} steady states of "
+            f"environment {environment!r}; sample more (sampling.n_samples) or split fewer",
+            SplitError,
         )
     spaced = np.linspace(0, n_steady_states - 1, total).round().astype(int)
     # Slot i is an evaluation slot when floor((i+1) E / T) steps up: E of T slots, evenly.
