@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kinetigen.schema import config_error
+from kinetigen.schema import check_value, config_error
 
 
 class SplitError(ValueError):
@@ -45,12 +45,8 @@ def split_steady_states(
     fewer than ``n_train + n_evaluation`` steady states.
     """
     total = n_train + n_evaluation
-    if n_train < 1 or n_evaluation < 1:
-        raise config_error(
-            "kinetics.split",
-            f"n_train and n_evaluation must be >= 1, got {n_train} and {n_evaluation}",
-            SplitError,
-        )
+    check_value("kinetics.split.n_train", n_train, SplitError)
+    check_value("kinetics.split.n_evaluation", n_evaluation, SplitError)
     if total > n_steady_states:
         raise config_error(
             "kinetics.split",
