@@ -1,6 +1,6 @@
 # Two commands set everything up on a fresh machine with Python 3.11:
 #   make run    create .venv, install pinned dependencies, run the workflow on config.yaml
-#   make test   same environment, run the test suite
+#   make test   same environment, run the test suite (ruff, snakemake --lint, pytest)
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -25,6 +25,7 @@ run: $(STAMP)
 # One BLAS thread per process: the suite's solvers are small, and threads fight on 2 cores.
 test: $(STAMP)
 	$(BIN)/ruff check src scripts tests benchmarks
+	$(BIN)/snakemake --lint  # the workflow on the default config; fails on any finding
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/pytest
 
 dryrun: $(STAMP)

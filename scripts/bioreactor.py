@@ -3,25 +3,28 @@
 import pandas as pd
 
 from kinetigen.io import write_csv
+from kinetigen.kinetics.settings import KineticsSettings
 from kinetigen.logs import setup_logging
 from kinetigen.network import load_network
 from kinetigen.seeds import derive_seed
+from kinetigen.settings import BioreactorSettings
 from kinetigen.validation.stage import bioreactor_validation, validation_models
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(smk.log[0])
 params = smk.params
-settings = params.config["validation"]["bioreactor"]
-env = settings["environment"]
+kinetics = KineticsSettings.from_config(params.config)
+settings = BioreactorSettings.from_config(params.config)
+env = settings.environment
 model, (generated, *_unused) = validation_models(
     load_network(params.model, solver=params.solver),
     pd.read_parquet(smk.input.samples),
     pd.read_csv(smk.input.parameters),
     None,  # no control groups in the bioreactor
-    params.config,
+    kinetics,
     smk.input.generator,
     env,
-    n_generated=settings["n_models"],
+    n_generated=settings.n_models,
     n_control=0,
     seed=derive_seed(params.seed, "bioreactor", env),
     oracle_seed=0,

@@ -8,6 +8,7 @@ from kinetigen.io import write_csv
 from kinetigen.logs import setup_logging
 from kinetigen.network import load_network
 from kinetigen.seeds import derive_seed
+from kinetigen.settings import WorkflowSettings
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(smk.log[0])
@@ -21,7 +22,7 @@ incidence = evaluate_saved(
     samples,
     pd.read_csv(smk.input.parameters),
     attainability,
-    params.config,
+    WorkflowSettings.from_config(params.config),
     smk.input.generator,
     heldout_names=params.heldout,
     n_models=params.n_models,

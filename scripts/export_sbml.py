@@ -3,6 +3,7 @@
 import pandas as pd
 
 from kinetigen.kinetics import export_oracle_models
+from kinetigen.kinetics.settings import KineticsSettings
 from kinetigen.logs import setup_logging
 from kinetigen.network import load_network
 from kinetigen.seeds import derive_seed
@@ -10,11 +11,12 @@ from kinetigen.seeds import derive_seed
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(smk.log[0])
 params = smk.params
+settings = KineticsSettings.from_config(params.config)
 env = smk.wildcards.env
 paths = export_oracle_models(
     load_network(params.model, solver=params.solver),
     pd.read_parquet(smk.input.samples),
-    params.config,
+    settings,
     env,
     pd.read_csv(smk.input.oracle),
     smk.output.folder,

@@ -4,17 +4,19 @@ import pandas as pd
 
 from kinetigen.io import write_csv
 from kinetigen.kinetics import kinetic_parameters
+from kinetigen.kinetics.settings import KineticsSettings
 from kinetigen.logs import setup_logging
 from kinetigen.network import load_network
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(smk.log[0])
 params = smk.params
+settings = KineticsSettings.from_config(params.config)
 model = load_network(params.model, solver=params.solver)
 samples = {
     env: pd.read_parquet(path)
     for env, path in zip(params.environments, smk.input.samples, strict=True)
 }
-parameters = kinetic_parameters(model, samples, params.config)
+parameters = kinetic_parameters(model, samples, settings)
 write_csv(parameters, smk.output.parameters)
 log.info("%d Km parameters over %d environments", len(parameters), len(samples))

@@ -4,6 +4,7 @@ import pandas as pd
 
 from kinetigen.io import write_csv, write_json
 from kinetigen.kinetics import oracle_baseline
+from kinetigen.kinetics.settings import KineticsSettings
 from kinetigen.logs import setup_logging
 from kinetigen.network import load_network
 from kinetigen.seeds import derive_seed
@@ -11,11 +12,12 @@ from kinetigen.seeds import derive_seed
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(smk.log[0])
 params = smk.params
+settings = KineticsSettings.from_config(params.config)
 env = smk.wildcards.env
 table, summary = oracle_baseline(
     load_network(params.model, solver=params.solver),
     pd.read_parquet(smk.input.samples),
-    params.config,
+    settings,
     env,
     derive_seed(params.seed, "oracle", env),
     parameters=pd.read_csv(smk.input.parameters),

@@ -3,9 +3,11 @@
 import pandas as pd
 
 from kinetigen.io import write_csv, write_json, write_parquet
+from kinetigen.kinetics.settings import KineticsSettings
 from kinetigen.logs import setup_logging
 from kinetigen.network import load_network
 from kinetigen.seeds import derive_seed
+from kinetigen.settings import ValidationSettings
 from kinetigen.validation.stage import (
     perturbation_validation,
     tested_parameters,
@@ -16,17 +18,18 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(smk.log[0])
 params = smk.params
 env = smk.wildcards.env
-settings = params.config["validation"]
+kinetics = KineticsSettings.from_config(params.config)
+settings = ValidationSettings.from_config(params.config)
 model, model_sets = validation_models(
     load_network(params.model, solver=params.solver),
     pd.read_parquet(smk.input.samples),
     pd.read_csv(smk.input.parameters),
     pd.read_csv(smk.input.oracle),
-    params.config,
+    kinetics,
     smk.input.generator,
     env,
-    n_generated=settings["n_generated"],
-    n_control=settings["n_control"],
+    n_generated=settings.n_generated,
+    n_control=settings.n_control,
     seed=derive_seed(params.seed, "validation", env),
     oracle_seed=derive_seed(params.seed, "oracle", env),  # the ORACLE rule's seed
 )

@@ -10,6 +10,7 @@ from kinetigen.generator import save_generator
 from kinetigen.io import write_csv
 from kinetigen.logs import setup_logging
 from kinetigen.network import load_network
+from kinetigen.settings import WorkflowSettings
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(smk.log[0])
@@ -24,7 +25,7 @@ trained = train_generator(
     samples,
     pd.read_csv(smk.input.parameters),
     attainability,
-    params.config,
+    WorkflowSettings.from_config(params.config),
     method=smk.wildcards.get("method", "trnes"),
     seed=int(smk.wildcards.seed),
     mode=params.mode,

@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 
-from kinetigen.config import schema_defaults
 from kinetigen.kinetics import BatchedJacobian, build_kinetic_model
 from kinetigen.kinetics.synthetic import (
     TOY_CONFIG,
@@ -16,6 +15,7 @@ from kinetigen.kinetics.synthetic import (
     toy_network,
     toy_steady_states,
 )
+from kinetigen.schema import schema_defaults
 from kinetigen.validation.bioreactor import (
     BALANCE_PREFIX,
     EXHAUSTED,
@@ -78,7 +78,7 @@ def test_settings_from_config():
     # The schema is the one place that holds the defaults.
     defaults = dataclasses.asdict(BioreactorSettings())
     defaults["constant_metabolites"] = list(defaults["constant_metabolites"])
-    assert defaults == schema_defaults("validation", "bioreactor")
+    assert defaults == schema_defaults("validation.bioreactor")
     settings = BioreactorSettings.from_config(
         {"validation": {"bioreactor": {"max_time_h": 12, "constant_metabolites": ["o2"]}}}
     )

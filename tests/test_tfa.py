@@ -30,7 +30,7 @@ from kinetigen.sampling import (
     uncertainty_basis,
     variability_targets,
 )
-from kinetigen.sampling.tfa import HighsMILP
+from kinetigen.sampling.solver import HighsMILP
 from kinetigen.thermo import ReactionEnergies
 
 BIOMASS = "Biomass_Ecoli_core"
@@ -90,7 +90,7 @@ def test_no_flux_without_exchange_loop_only(textbook_model, textbook_energies, d
     # forward + reverse of every constrained reaction (F and R cannot both be positive there)
     total = {
         variable: 1.0
-        for reaction_id in problem.constrained
+        for reaction_id in problem.env.constrained
         for variable in (
             problem.model.reactions.get_by_id(reaction_id).forward_variable,
             problem.model.reactions.get_by_id(reaction_id).reverse_variable,
@@ -103,7 +103,7 @@ def test_no_flux_without_exchange_loop_only(textbook_model, textbook_energies, d
             sum(
                 fba.reactions.get_by_id(r).forward_variable
                 + fba.reactions.get_by_id(r).reverse_variable
-                for r in problem.constrained
+                for r in problem.env.constrained
             ),
             direction="max",
         )
@@ -240,7 +240,7 @@ def test_variability_rejects_unknown_targets(textbook_model, textbook_energies, 
     problem = _problem(textbook_model, textbook_energies, default_config)
     targets = variability_targets(problem)
     n_lnc = sum(not is_water_or_proton(m) for m in textbook_model.metabolites)
-    assert len(targets) == len(textbook_model.reactions) + len(problem.constrained) + n_lnc
+    assert len(targets) == len(textbook_model.reactions) + len(problem.env.constrained) + n_lnc
     assert "flux:PGI" in targets and "dg:PGI" in targets and "lnc:g6p_c" in targets
     assert "dg:EX_glc__D_e" not in targets and "lnc:h2o_c" not in targets
     with pytest.raises(ValueError, match="dg:EX_glc__D_e"):
@@ -265,12 +265,12 @@ def test_uncertainty_basis_keeps_the_covariance(textbook_energies):
 def _widest_dg0(problem, reactions):
     """max |dG'0_j - mean_j| / sigma_j that the MILP allows, per reaction."""
     milp = HighsMILP(problem.model)
-    std = dg0_marginal_std(problem.basis)
+    std = dg0_marginal_std(problem.env.basis)
     widest = {}
     for reaction_id in reactions:
         coefficients = {
             milp.index[problem.uncertainty[column].name]: value
-            for column, value in problem.basis.loc[reaction_id].items()
+            for column, value in problem.env.basis.loc[reaction_id].items()
             if value != 0
         }
         ends = []
@@ -285,22 +285,22 @@ def _widest_dg0(problem, reactions):
 def test_dg0_band_keeps_each_reaction_within_z_marginal_std(textbook_model, textbook_energies,
                                                             default_config):
     problem = _problem(textbook_model, textbook_energies, default_config)
-    z = problem.z_score
-    std = dg0_marginal_std(problem.basis)
+    z = problem.env.z_score
+    std = dg0_marginal_std(problem.env.basis)
     # the compressed basis keeps each reaction's marginal std: the band is eQuilibrator's
-    table_std = textbook_energies.table.loc[problem.constrained, "dg0_std_kJ"].astype(float)
+    table_std = textbook_energies.table.loc[problem.env.constrained, "dg0_std_kJ"].astype(float)
     assert np.allclose(std, table_std, rtol=1e-9, atol=1e-9)
     # one band per uncertain reaction: -z sigma_j <= sum_k Q_jk M_k <= z sigma_j
     assert set(problem.dg0_band) == set(std.index[std > 0])
     for reaction_id, band in problem.dg0_band.items():
         assert (band.lb, band.ub) == pytest.approx((-z * std[reaction_id], z * std[reaction_id]))
-        row = problem.basis.loc[reaction_id]
+        row = problem.env.basis.loc[reaction_id]
         variables = [problem.uncertainty[column] for column in row.index[row != 0]]
         coefficients = band.get_linear_coefficients(variables)
         assert [coefficients[v] for v in variables] == pytest.approx(list(row[row != 0]))
 
     # the reactions the box stretched most (largest ||Q_j||_1 / ||Q_j||_2)
-    stretch = problem.basis.abs().sum(axis=1) / std.where(std > 0)
+    stretch = problem.env.basis.abs().sum(axis=1) / std.where(std > 0)
     widest = list(stretch.nlargest(3).index)
     with_band = _widest_dg0(problem, widest)
     assert with_band.to_numpy() == pytest.approx(z, abs=1e-6)  # the band edge, and no further
@@ -320,7 +320,7 @@ def test_relaxation_keeps_the_dg0_band(textbook_model, textbook_energies, defaul
     assert set(problem.dg0_band) == set(build_tfa_problem(env, default_config["tfa"]).dg0_band)
     reaction_id = next(iter(problem.dg0_band))
     band = problem.dg0_band[reaction_id]
-    half_width = problem.z_score * dg0_marginal_std(problem.basis)[reaction_id]
+    half_width = problem.env.z_score * dg0_marginal_std(problem.env.basis)[reaction_id]
     assert band.lb == pytest.approx(-half_width) and band.ub == pytest.approx(half_width)
     assert not {v.name for v in band.variables} & {
         v.name for v in problem.dg0_slack[reaction_id]

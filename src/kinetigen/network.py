@@ -10,6 +10,8 @@ from typing import Any
 import cobra
 from cobra.io import load_json_model, load_matlab_model, load_model, read_sbml_model
 
+from kinetigen.schema import config_error
+
 log = logging.getLogger(__name__)
 
 # Metabolites held constant and left out of ln-concentration sums (eQuilibrator's Legendre
@@ -32,7 +34,7 @@ def load_network(spec: str, solver: str = "hybrid") -> cobra.Model:
     elif suffix == ".mat":
         model = load_matlab_model(str(path))
     elif suffix:
-        raise ValueError(f"config key 'model': unsupported model file type {suffix!r} ({spec})")
+        raise config_error("model", f"unsupported model file type {suffix!r} ({spec})")
     else:
         model = load_model(spec)
     model.solver = solver
@@ -51,26 +53,23 @@ def is_water_or_proton(metabolite: cobra.Metabolite) -> bool:
 
 def check_environment(model: cobra.Model, name: str, environment: Mapping[str, Any]) -> None:
     """Raise a clear error for ids an environment names that the model does not have."""
+
+    def bad(key: str, message: str) -> ValueError:
+        return config_error(f"environments.{name}.{key}", message, InvalidEnvironment)
+
     for key in ("reaction_bounds", "measured_fluxes"):
         for reaction_id, (lower, upper) in (environment.get(key) or {}).items():
             if reaction_id not in model.reactions:
-                raise InvalidEnvironment(
-                    f"environment {name!r}, {key}: unknown reaction id {reaction_id!r}"
-                )
+                raise bad(key, f"unknown reaction id {reaction_id!r}")
             if lower > upper:
-                raise InvalidEnvironment(
-                    f"environment {name!r}, {key}: {reaction_id} has lower bound {lower} > "
-                    f"upper bound {upper}"
-                )
+                raise bad(key, f"{reaction_id} has lower bound {lower} > upper bound {upper}")
     for metabolite_id, (lower, upper) in (environment.get("concentrations") or {}).items():
         if metabolite_id not in model.metabolites:
-            raise InvalidEnvironment(
-                f"environment {name!r}, concentrations: unknown metabolite id {metabolite_id!r}"
-            )
+            raise bad("concentrations", f"unknown metabolite id {metabolite_id!r}")
         if not 0 < lower <= upper:
-            raise InvalidEnvironment(
-                f"environment {name!r}, concentrations: {metabolite_id} needs 0 < low <= high, "
-                f"got [{lower}, {upper}]"
+            raise bad(
+                "concentrations",
+                f"{metabolite_id} needs 0 < low <= high, got [{lower}, {upper}]",
             )
 
 

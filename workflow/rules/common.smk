@@ -60,6 +60,19 @@ def kinetics_config(*stages):
     )
 
 
+def validation_config():
+    """What the perturbation tests read: the kinetic stage with ORACLE, and validation."""
+    return dict(kinetics_config("oracle"), validation=config["validation"])
+
+
+def bioreactor_config():
+    """What the bioreactor reads: the kinetic stage and the bioreactor settings (it simulates
+    generated models only: ORACLE settings must not rerun it)."""
+    return dict(
+        kinetics_config(), validation={"bioreactor": config["validation"]["bioreactor"]}
+    )
+
+
 METHODS = ["trnes", "renaissance", "renaissance-ours", "sep-cma"]
 TRAIN_ENVIRONMENTS = [e for e in ENVIRONMENTS if e not in config["training"]["heldout"]]
 HELDOUT = [e for e in config["training"]["heldout"] if e in ENVIRONMENTS]

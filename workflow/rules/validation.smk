@@ -4,15 +4,6 @@ VALIDATED_GENERATOR = (
 )
 
 
-def validation_config():
-    return dict(kinetics_config("oracle"), validation=VALIDATION)
-
-
-def bioreactor_config():
-    # The bioreactor simulates generated models only: ORACLE settings must not rerun it.
-    return dict(kinetics_config(), validation={"bioreactor": VALIDATION["bioreactor"]})
-
-
 rule perturbation_tests:
     """Perturb generated, ORACLE-valid and invalid models; do they return to steady state?"""
     input:

@@ -39,8 +39,9 @@ from kinetigen.kinetics import (
     ParameterSpace,
     build_kinetic_model,
 )
-from kinetigen.kinetics.settings import as_settings
+from kinetigen.kinetics.settings import KineticsSettings, as_settings
 from kinetigen.seeds import derive_seed
+from kinetigen.settings import WorkflowSettings
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def kinetic_environments(
     samples: Mapping[str, pd.DataFrame],
     parameters: pd.DataFrame,
     positions: Mapping[str, Sequence[int]] | Sequence[tuple[str, Sequence[int]]],
-    config: Mapping[str, Any],
+    config: KineticsSettings | WorkflowSettings | Mapping[str, Any],
     encoder: ConditionEncoder | None,
     threads: int = 1,
 ) -> list[Environment]:
@@ -100,16 +101,19 @@ def kinetic_environments(
     ``threads`` CPU threads solve each batch's eigenvalues (:class:`BatchedJacobian`)."""
     pairs = list(positions.items()) if isinstance(positions, Mapping) else list(positions)
     space = ParameterSpace(parameters)
-    device = config["kinetics"]["device"]
+    settings = as_settings(config)
     built: dict[str, tuple[KineticModel, BatchedJacobian]] = {}
     environments = []
     for name, kept in pairs:
         if name not in built:
-            model = build_kinetic_model(cobra_model, samples[name], config, name)
+            model = build_kinetic_model(cobra_model, samples[name], settings, name)
             built[name] = (
                 model,
                 BatchedJacobian(
-                    model, device=device, shared_index=space.index_of(model), cpu_threads=threads
+                    model,
+                    device=settings.device,
+                    shared_index=space.index_of(model),
+                    cpu_threads=threads,
                 ),
             )
         model, jacobian = built[name]
@@ -150,7 +154,7 @@ def train_generator(
     samples: Mapping[str, pd.DataFrame],
     parameters: pd.DataFrame,
     attainability: Mapping[str, pd.DataFrame],
-    config: Mapping[str, Any],
+    config: WorkflowSettings | Mapping[str, Any],
     method: str,
     seed: int,
     mode: str,
@@ -163,16 +167,17 @@ def train_generator(
     """Train one generator with ``method`` ("trnes", "renaissance", "renaissance-ours",
     "sep-cma").
 
-    ``config`` holds the validated sections physiology, biomass_reaction, kinetics, generator
-    and training. ``max_model_evaluations`` (the stability benchmark's equal budget) replaces
-    both stop criteria of the config. ``mode``: "conditional", "shared" or "per-environment"
-    (then ``train_names`` is one environment). ``monitor_models`` (benchmarks) scores the centre
-    every generation on a fixed batch over the unseen evaluation steady states
-    (``kinetics.split``). Environments whose screen kept no steady state
-    are left out of training with a warning; if none is left, :class:`NoAttainableSteadyStates`
-    is raised.
+    ``config``: the workflow settings (or a config mapping) with the sections physiology,
+    biomass_reaction, kinetics, generator and training. ``max_model_evaluations`` (the
+    stability benchmark's equal budget) replaces both stop criteria of the config. ``mode``:
+    "conditional", "shared" or "per-environment" (then ``train_names`` is one environment).
+    ``monitor_models`` (benchmarks) scores the centre every generation on a fixed batch over
+    the unseen evaluation steady states (``kinetics.split``). Environments whose screen kept
+    no steady state are left out of training with a warning; if none is left,
+    :class:`NoAttainableSteadyStates` is raised.
     """
-    training = config["training"]
+    config = WorkflowSettings.coerce(config)
+    training = config.training
     positions = {name: attainable_positions(attainability[name]) for name in train_names}
     for name, kept in positions.items():
         if not kept:
@@ -183,11 +188,11 @@ def train_generator(
             f"no attainable steady state in any training environment {list(train_names)}"
         )
 
-    gen_config = config["generator"]
-    conditional = mode == "conditional" and gen_config["condition_dim"] > 0
+    gen_config = config.generator
+    conditional = mode == "conditional" and gen_config.condition_dim > 0
     encoder = None
     if conditional:
-        encoder = ConditionEncoder(gen_config["condition_dim"], gen_config["condition_features"])
+        encoder = ConditionEncoder(gen_config.condition_dim, gen_config.condition_features)
         encoder.fit(pd.concat([samples[name].iloc[kept] for name, kept in positions.items()]))
     # A benchmark's monitor scores the unseen evaluation steady states (out of sample).
     pairs = list(positions.items())
@@ -205,16 +210,16 @@ def train_generator(
     generator = Generator(
         torch.as_tensor(space.lower),
         torch.as_tensor(space.upper),
-        latent_dim=gen_config["latent_dim"],
-        condition_dim=gen_config["condition_dim"] if conditional else 0,
-        hidden=gen_config["hidden"],
-        conditioning=gen_config["conditioning"],
-        activation=gen_config["activation"],
+        latent_dim=gen_config.latent_dim,
+        condition_dim=gen_config.condition_dim if conditional else 0,
+        hidden=gen_config.hidden,
+        conditioning=gen_config.conditioning,
+        activation=gen_config.activation,
         seed=derive_seed(seed, "generator-init"),
-        output_init_scale=gen_config["output_init_scale"],
+        output_init_scale=gen_config.output_init_scale,
     )
-    options = dict(training[method])
-    models_per_member = options.pop("models_per_member")
+    method_settings = training.method(method)
+    models_per_member = method_settings.models_per_member
 
     def make_problem(envs: list[Environment]) -> GeneratorProblem:
         return GeneratorProblem(
@@ -222,22 +227,23 @@ def train_generator(
             envs,
             mode=mode,
             models_per_member=models_per_member,
-            tie_weight=training["tie_weight"],
-            tie_breaker=training["tie_breaker"],
-            tie_scale=training["tie_scale"],
+            tie_weight=training.tie_weight,
+            tie_breaker=training.tie_breaker,
+            tie_scale=training.tie_scale,
         )
 
     problem = make_problem(environments)
     monitor_problem = make_problem(monitor_environments) if monitor_environments else None
     optimizer = build_optimizer(
-        method, flatten_parameters(generator), derive_seed(seed, method), options
+        method, flatten_parameters(generator), derive_seed(seed, method), method_settings
     )
+    options = {k: v for k, v in method_settings.as_dict().items() if k != "models_per_member"}
     run_key = {
         "method": method,
         "seed": seed,
         "mode": mode,
         "train": positions,
-        "generator": gen_config,
+        "generator": gen_config.as_dict(),
         "options": options,
         "models_per_member": models_per_member,
     }
@@ -254,10 +260,10 @@ def train_generator(
     result = train(
         problem,
         optimizer,
-        max_generations=UNLIMITED_GENERATIONS if benchmark else training["max_generations"],
-        max_model_evaluations=max_model_evaluations or training["max_model_evaluations"],
+        max_generations=UNLIMITED_GENERATIONS if benchmark else training.max_generations,
+        max_model_evaluations=max_model_evaluations or training.max_model_evaluations,
         checkpoint_path=checkpoint_path,
-        checkpoint_every=training["checkpoint_every"],
+        checkpoint_every=training.checkpoint_every,
         config_hash_value=config_hash(run_key),
         monitor_models=monitor_models,
         monitor_seed=derive_seed(seed, "monitor"),
@@ -280,7 +286,7 @@ def evaluate_saved(
     samples: Mapping[str, pd.DataFrame],
     parameters: pd.DataFrame,
     attainability: Mapping[str, pd.DataFrame],
-    config: Mapping[str, Any],
+    config: KineticsSettings | WorkflowSettings | Mapping[str, Any],
     generator_path: str,
     heldout_names: Sequence[str],
     n_models: int,

@@ -30,11 +30,11 @@ import torch
 from torch import Tensor
 
 from kinetigen.generator.model import Generator, forward_population
+from kinetigen.schema import check_value, config_error
 
 logger = logging.getLogger(__name__)
 
 MODES = ("conditional", "shared", "per-environment")
-TIE_BREAKERS = ("sigmoid", "margin", "asinh")
 # asinh(1e6): the "asinh" tie-breaker reaches +-1 at a margin of a million tie_scale units.
 ASINH_SPAN = 14.508657738524219
 
@@ -198,25 +198,20 @@ class GeneratorProblem:
         tie_scale: float = 1.0,
         max_models_per_call: int = 200_000,
     ) -> None:
-        if mode not in MODES:
-            raise ValueError(f"config key training.mode must be one of {MODES}, got {mode!r}")
-        if tie_breaker not in TIE_BREAKERS:
-            raise ValueError(
-                f"config key training.tie_breaker must be one of {TIE_BREAKERS}, "
-                f"got {tie_breaker!r}"
-            )
+        if mode not in MODES:  # the config's modes and "per-environment"
+            raise config_error("training.mode", f"must be one of {MODES}, got {mode!r}")
+        check_value("training.tie_breaker", tie_breaker)
+        check_value("training.tie_scale", tie_scale)
+        check_value("training.tie_weight", tie_weight)
         if not environments:
             raise ValueError("GeneratorProblem needs at least one environment")
         names = [env.name for env in environments]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate environment names: {names}")
         if models_per_member < 1:
-            raise ValueError(
-                "config key training.<method>.models_per_member must be >= 1, "
-                f"got {models_per_member}"
+            raise config_error(
+                "training.<method>.models_per_member", f"must be >= 1, got {models_per_member}"
             )
-        if tie_scale <= 0:
-            raise ValueError(f"config key training.tie_scale must be > 0, got {tie_scale}")
         if mode == "per-environment" and len(environments) != 1:
             raise ValueError(
                 f"per-environment mode trains on exactly one environment, got {len(environments)}"

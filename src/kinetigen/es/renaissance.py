@@ -64,6 +64,7 @@ tie-breaker) per objective, averaged over objectives, as TR-NES uses
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -72,8 +73,8 @@ from torch import Tensor
 from kinetigen.es.base import EvolutionStrategy, centre_statistics, sigma_statistics
 from kinetigen.es.problem import Batch, EvaluationResult, GeneratorProblem
 from kinetigen.es.utilities import combined_utilities, kl_mean_part
+from kinetigen.settings import RenaissanceOursSettings, RenaissanceSettings
 
-REWARDS = ("renaissance", "incidence", "ranks")
 LN_2 = math.log(2.0)
 
 
@@ -129,13 +130,16 @@ class RenaissanceES(EvolutionStrategy):
         Starting weights [D].
     seed
         Seeds the noise and the batches.
+    settings, values
+        :class:`kinetigen.settings.RenaissanceSettings` (config ``training.renaissance``; None:
+        the schema's defaults, the published values) and keyword values on top of it:
     population_size, sigma, learning_rate, decay
         Published values: 20, 0.01, 1e-3, 0.95. The learning rate of a generation is
         ``learning_rate * decay**u``, u the number of earlier updates whose rewards did not all
         tie.
     reward
         ``"renaissance"`` (published reward_flag 1, default), ``"incidence"`` (reward_flag 0,
-        with its fallback) or ``"ranks"`` (kinetigen's; see :class:`RenaissanceOursES`).
+        with its fallback); :class:`RenaissanceOursES` uses kinetigen's rank reward.
     n_consider
         Smallest lambda_max averaged by the ``renaissance`` reward (published: 10).
     common_batch
@@ -147,43 +151,27 @@ class RenaissanceES(EvolutionStrategy):
 
     name = "renaissance"
 
+    SETTINGS: type[RenaissanceSettings | RenaissanceOursSettings] = RenaissanceSettings
+
     def __init__(
         self,
         initial_weights: Tensor,
         seed: int = 0,
-        population_size: int = 20,
-        sigma: float = 0.01,
-        learning_rate: float = 1e-3,
-        decay: float = 0.95,
-        reward: str = "renaissance",
-        n_consider: int = 10,
-        common_batch: bool = False,
+        settings: RenaissanceSettings | RenaissanceOursSettings | Mapping[str, Any] | None = None,
         centre_models: int | None = None,
+        **values: Any,
     ) -> None:
         super().__init__(seed)
-        section = f"training.{self.name}"
-        if population_size < 2:
-            raise ValueError(
-                f"config key {section}.population_size must be >= 2, got {population_size}"
-            )
-        if sigma <= 0 or learning_rate <= 0 or not 0 < decay <= 1:
-            raise ValueError(
-                f"config keys {section}.{{sigma, learning_rate}} must be > 0 and decay in (0, 1]"
-            )
-        if reward not in REWARDS:
-            raise ValueError(
-                f"config key {section}.reward must be one of {REWARDS}, got {reward!r}"
-            )
-        if n_consider < 1:
-            raise ValueError(f"config key {section}.n_consider must be >= 1, got {n_consider}")
+        settings = self.SETTINGS.of(settings, **values)  # schema defaults, checks
         self.weights = initial_weights.detach().to(torch.float64).flatten().clone()
-        self.population_size = int(population_size)
-        self.sigma = float(sigma)
-        self.initial_learning_rate = float(learning_rate)
-        self.decay = float(decay)
-        self.reward = reward
-        self.n_consider = int(n_consider)
-        self.common_batch = bool(common_batch)
+        self.population_size = settings.population_size
+        self.sigma = settings.sigma
+        self.initial_learning_rate = settings.learning_rate
+        self.decay = settings.decay
+        # renaissance-ours has no reward key: kinetigen's rank reward, n_consider unused
+        self.reward = getattr(settings, "reward", "ranks")
+        self.n_consider = getattr(settings, "n_consider", None)
+        self.common_batch = settings.common_batch
         self.centre_models = centre_models
         self.updates = 0  # non-tie updates so far: the learning rate's decay exponent
 
@@ -310,26 +298,4 @@ class RenaissanceOursES(RenaissanceES):
     models); the other parameters are those of :class:`RenaissanceES`."""
 
     name = "renaissance-ours"
-
-    def __init__(
-        self,
-        initial_weights: Tensor,
-        seed: int = 0,
-        population_size: int = 20,
-        sigma: float = 0.01,
-        learning_rate: float = 1e-3,
-        decay: float = 0.95,
-        common_batch: bool = True,
-        centre_models: int | None = None,
-    ) -> None:
-        super().__init__(
-            initial_weights,
-            seed=seed,
-            population_size=population_size,
-            sigma=sigma,
-            learning_rate=learning_rate,
-            decay=decay,
-            reward="ranks",
-            common_batch=common_batch,
-            centre_models=centre_models,
-        )
+    SETTINGS = RenaissanceOursSettings

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import math
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -23,6 +23,7 @@ from torch import Tensor
 from kinetigen.es.base import EvolutionStrategy, centre_statistics, sigma_statistics
 from kinetigen.es.problem import GeneratorProblem
 from kinetigen.es.utilities import combined_utilities, kl_mean_part
+from kinetigen.settings import SepCMASettings
 
 T = TypeVar("T")
 
@@ -67,10 +68,10 @@ class SepCMA(EvolutionStrategy):
         Starting mean [D].
     seed
         pycma's seed; also seeds the batches.
-    population_size
-        pycma ``popsize``.
-    sigma0
-        Initial step size.
+    settings, values
+        :class:`kinetigen.settings.SepCMASettings` (config ``training.sep-cma``; None: the
+        schema's defaults) and keyword values on top of it: ``population_size`` (pycma
+        ``popsize``) and ``sigma0`` (initial step size).
     centre_models
         Models per environment when re-scoring the centre (None: the problem's B).
     options
@@ -83,19 +84,14 @@ class SepCMA(EvolutionStrategy):
         self,
         initial_weights: Tensor,
         seed: int = 0,
-        population_size: int = 20,
-        sigma0: float = 0.05,
+        settings: SepCMASettings | Mapping[str, Any] | None = None,
         centre_models: int | None = None,
         options: dict[str, Any] | None = None,
+        **values: Any,
     ) -> None:
         super().__init__(seed)
-        if population_size < 2:
-            raise ValueError(
-                f"config key training.sep_cma.population_size must be >= 2, got {population_size}"
-            )
-        if sigma0 <= 0:
-            raise ValueError(f"config key training.sep_cma.sigma0 must be > 0, got {sigma0}")
-        self.population_size = int(population_size)
+        settings = SepCMASettings.of(settings, **values)  # schema defaults, checks
+        self.population_size = settings.population_size
         self.centre_models = centre_models
         opts = {
             "CMA_diagonal": True,
@@ -108,7 +104,7 @@ class SepCMA(EvolutionStrategy):
         initial = initial_weights.detach().to(torch.float64).flatten().numpy().copy()
         outside_state = np.random.get_state()
         try:
-            self.es = cma.CMAEvolutionStrategy(initial, float(sigma0), opts)
+            self.es = cma.CMAEvolutionStrategy(initial, settings.sigma0, opts)
             self.numpy_state = np.random.get_state()
         finally:
             np.random.set_state(outside_state)

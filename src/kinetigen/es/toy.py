@@ -27,6 +27,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from kinetigen.columns import FLUX, LNC, column
 from kinetigen.es.problem import Environment
 
 DEFAULT_TOY_ENVIRONMENTS = ("toy_glucose", "toy_acetate", "toy_succinate", "toy_pyruvate")
@@ -144,8 +145,9 @@ def make_toy_setup(
         for sample in range(n_samples):
             row: dict[str, object] = {"environment": name, "sample": sample}
             for i in range(n_species):
-                row[f"flux:r{i}"] = float(turnover[sample, i] * math.exp(ln_x[sample, i]) * 1e3)
-                row[f"lnc:m{i}"] = float(ln_x[sample, i])
+                flux = turnover[sample, i] * math.exp(ln_x[sample, i]) * 1e3
+                row[column(FLUX, f"r{i}")] = float(flux)
+                row[column(LNC, f"m{i}")] = float(ln_x[sample, i])
             rows.append(row)
     lower = torch.full((n_species,), float(ln_km_bounds[0]), dtype=torch.float64)
     upper = torch.full((n_species,), float(ln_km_bounds[1]), dtype=torch.float64)

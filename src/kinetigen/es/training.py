@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,8 @@ from kinetigen.es.sepcma import SepCMA
 from kinetigen.es.trnes import TrustRegionNES
 from kinetigen.generator.model import Generator, forward_population
 from kinetigen.io import atomic_path
+from kinetigen.schema import check_value
+from kinetigen.settings import MethodSettings
 
 logger = logging.getLogger(__name__)
 
@@ -45,15 +47,17 @@ DEFAULT_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
 def build_optimizer(
-    method: str, initial_weights: Tensor, seed: int, options: dict[str, Any] | None = None
+    method: str,
+    initial_weights: Tensor,
+    seed: int,
+    options: MethodSettings | Mapping[str, Any] | None = None,
 ) -> EvolutionStrategy:
-    """Optimiser ``method`` (a key of :data:`METHODS`) with keyword ``options``."""
+    """Optimiser ``method`` (a key of :data:`METHODS`) with its settings: the method's settings
+    object (:class:`kinetigen.settings.TrainingSettings.method`), its config section as a
+    mapping, or None (the schema's defaults)."""
     if method not in METHODS:
         raise ValueError(f"unknown training method {method!r}; choose one of {sorted(METHODS)}")
-    try:
-        return METHODS[method](initial_weights, seed=seed, **(options or {}))
-    except TypeError as error:
-        raise ValueError(f"config section training.{method}: {error}") from error
+    return METHODS[method](initial_weights, seed=seed, settings=options)
 
 
 def config_hash(config: Any) -> str:
@@ -204,12 +208,8 @@ def train(
         order) on other steady states, e.g. the unseen evaluation ones, so that the monitor
         measures out-of-sample incidence.
     """
-    if max_generations < 0:
-        raise ValueError(f"config key training.max_generations must be >= 0, got {max_generations}")
-    if checkpoint_every < 1:
-        raise ValueError(
-            f"config key training.checkpoint_every must be >= 1, got {checkpoint_every}"
-        )
+    check_value("training.max_generations", max_generations)
+    check_value("training.checkpoint_every", checkpoint_every)
     history: list[dict[str, Any]] = []
     model_evaluations = 0
     wall_seconds = 0.0

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -32,6 +33,7 @@ from torch import Tensor
 from kinetigen.es.base import EvolutionStrategy, centre_statistics, sigma_statistics
 from kinetigen.es.problem import EvaluationResult, GeneratorProblem
 from kinetigen.es.utilities import combined_utilities, limit_sigma_step, project_mean_step
+from kinetigen.settings import TRNESSettings
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,9 @@ class TrustRegionNES(EvolutionStrategy):
         Starting centre [D] (e.g. the generator's seeded initial weights).
     seed
         Seeds the population noise and the training / held-out batches.
+    settings, options
+        :class:`kinetigen.settings.TRNESSettings` (config ``training.trnes``; None: the
+        schema's defaults) and keyword options on top of it, the keys below:
     population_size
         Even number of members per generation (antithetic pairs).
     sigma0
@@ -73,66 +78,28 @@ class TrustRegionNES(EvolutionStrategy):
         self,
         initial_mean: Tensor,
         seed: int = 0,
-        population_size: int = 20,
-        sigma0: float = 0.05,
-        eta_mean: float = 1.0,
-        eta_sigma: float | None = None,
-        kl_mean_per_weight: float = 0.02,
-        kl_sigma_per_weight: float = 0.002,
-        radius: float = 1.0,
-        radius_min: float = 0.05,
-        radius_max: float = 16.0,
-        radius_shrink: float = 0.5,
-        radius_grow: float = 1.5,
-        sigma_factor_min: float = 0.8,
-        sigma_factor_max: float = 1.2,
-        acceptance_models: int | None = None,
-        acceptance_k: float = 2.0,
-        growth_k: float = 1.0,
-        acceptance_per_objective: bool = True,
+        settings: TRNESSettings | Mapping[str, Any] | None = None,
+        **options: Any,
     ) -> None:
         super().__init__(seed)
-        if population_size < 2 or population_size % 2:
-            raise ValueError(
-                f"config key training.trnes.population_size must be even and >= 2, "
-                f"got {population_size}"
-            )
-        if sigma0 <= 0:
-            raise ValueError(f"config key training.trnes.sigma0 must be > 0, got {sigma0}")
-        if not 0 < radius_min <= radius <= radius_max:
-            raise ValueError(
-                f"config keys training.trnes.radius*: need 0 < radius_min <= radius <= "
-                f"radius_max, got {radius_min}, {radius}, {radius_max}"
-            )
-        if not (0 < radius_shrink < 1 and radius_grow >= 1):
-            raise ValueError("config keys training.trnes.radius_shrink in (0, 1), radius_grow >= 1")
-        if kl_mean_per_weight <= 0 or kl_sigma_per_weight <= 0:
-            raise ValueError("config keys training.trnes.kl_*_per_weight must be > 0")
-        if acceptance_models is not None and acceptance_models < 2:
-            raise ValueError("config key training.trnes.acceptance_models must be >= 2")
+        settings = TRNESSettings.of(settings, **options)  # schema defaults, checks
         self.mean = initial_mean.detach().to(torch.float64).flatten().clone()
         n_weights = self.mean.numel()
-        self.sigma = torch.full_like(self.mean, float(sigma0))
-        self.population_size = int(population_size)
-        self.eta_mean = float(eta_mean)
+        self.sigma = torch.full_like(self.mean, settings.sigma0)
+        self.population_size = settings.population_size
+        self.eta_mean = settings.eta_mean
         self.eta_sigma = (
             (3.0 + math.log(n_weights)) / (5.0 * math.sqrt(n_weights))
-            if eta_sigma is None
-            else float(eta_sigma)
+            if settings.eta_sigma is None
+            else settings.eta_sigma
         )
-        self.kl_mean_per_weight = float(kl_mean_per_weight)
-        self.kl_sigma_per_weight = float(kl_sigma_per_weight)
-        self.radius = float(radius)
-        self.radius_min = float(radius_min)
-        self.radius_max = float(radius_max)
-        self.radius_shrink = float(radius_shrink)
-        self.radius_grow = float(radius_grow)
-        self.sigma_factor_min = float(sigma_factor_min)
-        self.sigma_factor_max = float(sigma_factor_max)
-        self.acceptance_models = acceptance_models
-        self.acceptance_k = float(acceptance_k)
-        self.growth_k = float(growth_k)
-        self.acceptance_per_objective = bool(acceptance_per_objective)
+        # Copied: the search moves the radius; the other values stay as configured.
+        for name in (
+            "kl_mean_per_weight", "kl_sigma_per_weight", "radius", "radius_min", "radius_max",
+            "radius_shrink", "radius_grow", "sigma_factor_min", "sigma_factor_max",
+            "acceptance_models", "acceptance_k", "growth_k", "acceptance_per_objective",
+        ):
+            setattr(self, name, getattr(settings, name))
 
     @property
     def n_weights(self) -> int:

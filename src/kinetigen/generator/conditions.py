@@ -29,9 +29,10 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from kinetigen.schema import config_error, schema_defaults
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_PREFIXES = ("flux:", "lnc:")
 
 
 class ConditionEncoder:
@@ -50,15 +51,16 @@ class ConditionEncoder:
     def __init__(
         self,
         n_components: int,
-        prefixes: Sequence[str] = DEFAULT_PREFIXES,
+        prefixes: Sequence[str] | None = None,
         whiten: bool = True,
     ) -> None:
         if n_components < 1:
-            raise ValueError(
-                f"config key generator.condition_dim must be >= 1 to fit an encoder, "
-                f"got {n_components}"
+            raise config_error(
+                "generator.condition_dim", f"must be >= 1 to fit an encoder, got {n_components}"
             )
         self.n_components = int(n_components)
+        if prefixes is None:  # config generator.condition_features: the schema's default
+            prefixes = schema_defaults("generator.condition_features")
         self.prefixes = tuple(prefixes)
         self.whiten = bool(whiten)
         self.columns: list[str] = []
@@ -91,9 +93,10 @@ class ConditionEncoder:
         n_samples, n_columns = values.shape
         limit = min(n_samples, n_columns)
         if self.n_components > limit:
-            raise ValueError(
-                f"config key generator.condition_dim = {self.n_components} exceeds what "
-                f"{n_samples} training samples x {n_columns} features support ({limit})"
+            raise config_error(
+                "generator.condition_dim",
+                f"{self.n_components} exceeds what {n_samples} training samples x "
+                f"{n_columns} features support ({limit})",
             )
         mean = np.nanmean(values, axis=0)
         values = np.where(np.isfinite(values), values, mean)

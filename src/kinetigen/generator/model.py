@@ -20,6 +20,8 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, vmap
 
+from kinetigen.schema import check_value, config_error
+
 ACTIVATIONS = {
     "tanh": nn.Tanh,
     "relu": nn.ReLU,
@@ -27,7 +29,6 @@ ACTIVATIONS = {
     "silu": nn.SiLU,
     "elu": nn.ELU,
 }
-CONDITIONING = ("concat", "film")
 
 
 class Generator(nn.Module):
@@ -86,25 +87,16 @@ class Generator(nn.Module):
             raise ValueError(
                 f"generator bounds: lower >= upper for parameter index(es) {bad.tolist()[:10]}"
             )
-        if latent_dim < 1:
-            raise ValueError(f"config key generator.latent_dim must be >= 1, got {latent_dim}")
-        if condition_dim < 0:
-            raise ValueError(
-                f"config key generator.condition_dim must be >= 0, got {condition_dim}"
-            )
-        if conditioning not in CONDITIONING:
-            raise ValueError(
-                f"config key generator.conditioning must be one of {CONDITIONING}, "
-                f"got {conditioning!r}"
-            )
-        if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"config key generator.activation must be one of {sorted(ACTIVATIONS)}, "
-                f"got {activation!r}"
+        check_value("generator.latent_dim", latent_dim)
+        check_value("generator.condition_dim", condition_dim)
+        check_value("generator.conditioning", conditioning)
+        if activation not in ACTIVATIONS:  # more than the config offers
+            raise config_error(
+                "generator.activation",
+                f"must be one of {sorted(ACTIVATIONS)}, got {activation!r}",
             )
         hidden = [int(width) for width in hidden]
-        if not hidden or min(hidden) < 1:
-            raise ValueError(f"config key generator.hidden needs positive widths, got {hidden}")
+        check_value("generator.hidden", hidden)
 
         self.n_params = int(lower.numel())
         self.latent_dim = int(latent_dim)

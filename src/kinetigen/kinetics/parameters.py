@@ -18,6 +18,7 @@ import pandas as pd
 
 from kinetigen.kinetics.settings import KineticsSettings, as_settings
 from kinetigen.kinetics.structure import KineticModel, build_kinetic_model
+from kinetigen.schema import config_error
 
 COLUMNS = ["name", "reaction", "metabolite", "role", "ln_km_lower", "ln_km_upper"]
 
@@ -87,9 +88,8 @@ class ParameterSpace:
         )
         unknown = set(settings.km_bounds_overrides_M) - set(parameters)
         if unknown:
-            raise ValueError(
-                "config key 'kinetics.km_bounds_overrides_M' names unknown parameters: "
-                f"{sorted(unknown)[:5]}"
+            raise config_error(
+                "kinetics.km_bounds_overrides_M", f"names unknown parameters: {sorted(unknown)[:5]}"
             )
         rows = []
         for parameter in ordered:

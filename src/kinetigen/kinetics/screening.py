@@ -18,6 +18,7 @@ from kinetigen.kinetics.batched import BatchedJacobian
 from kinetigen.kinetics.parameters import ParameterSpace
 from kinetigen.kinetics.settings import KineticsConfigError, KineticsSettings, as_settings
 from kinetigen.kinetics.structure import KineticModel, build_kinetic_model
+from kinetigen.schema import config_error
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,9 @@ def resolve_device(device: str) -> torch.device:
     """torch device from config, with a clear error when CUDA is asked for but absent."""
     resolved = torch.device(device)
     if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise KineticsConfigError(f"config key 'kinetics.device' is {device!r}, but CUDA is absent")
+        raise config_error(
+            "kinetics.device", f"{device!r} asks for CUDA, which is absent", KineticsConfigError
+        )
     return resolved
 
 

@@ -1,66 +1,62 @@
-"""Settings of the kinetic-model stage, read from the workflow config with defaults."""
+"""Settings of the kinetic-model stage: the kinetics section with the physiology it reads."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from kinetigen.config import ConfigError, with_defaults
 from kinetigen.kinetics.split import SteadyStateSplit, split_steady_states
-from kinetigen.kinetics.validity import return_test_factor
+from kinetigen.schema import ConfigError
+from kinetigen.settings import (
+    GAS_CONSTANT_KJ_PER_MOL_K,
+    KineticsSectionSettings,
+    PhysiologySettings,
+    ValidationSettings,
+    WorkflowSettings,
+)
 
 # Gas constant in kJ/mol/K (CODATA 2018).
-GAS_CONSTANT_KJ = 8.314462618e-3
+GAS_CONSTANT_KJ = GAS_CONSTANT_KJ_PER_MOL_K
 
 
 class KineticsConfigError(ConfigError):
     """A config value of the kinetic stage is missing, unknown or out of range."""
 
 
-def _bounds(value: Any, key: str) -> tuple[float, float]:
-    try:
-        low, high = (float(v) for v in value)
-    except (TypeError, ValueError) as error:
-        raise KineticsConfigError(
-            f"config key '{key}' must be [low, high], got {value!r}"
-        ) from error
-    if not 0.0 < low < high:
-        raise KineticsConfigError(f"config key '{key}' needs 0 < low < high, got [{low}, {high}]")
-    return low, high
-
-
 @dataclass(frozen=True)
 class KineticsSettings:
-    """Everything the kinetic stage reads from the config.
+    """Everything the kinetic stage reads: the ``kinetics`` section with the physiology it
+    needs, flattened. Built by :meth:`from_config` or :meth:`from_sections` (the defaults, types
+    and ranges are the schema's, through :mod:`kinetigen.settings`).
 
     Units: temperature in K, cell density in gDW per litre of cell volume, Km in mol/L,
     fluxes in mmol/gDW/h (``active_flux_tol``), thresholds in 1/h.
     """
 
-    biomass_reaction: str = "Biomass_Ecoli_core"
-    temperature_K: float = 310.15
-    cell_density_gDW_per_L: float = 300.0
-    small_molecules: tuple[str, ...] = ("h", "h2o", "pi", "co2", "o2", "nh4")
-    compartment_pH: Mapping[str, float] = field(default_factory=lambda: {"c": 7.5, "e": 7.0})
-    boundary_compartments: tuple[str, ...] = ("e",)
-    constant_small_molecules: bool = True
-    km_bounds_M: tuple[float, float] = (1.0e-8, 1.0)
-    km_bounds_overrides_M: Mapping[str, tuple[float, float]] = field(default_factory=dict)
-    active_flux_tol: float = 1.0e-9
-    threshold_factor: float = math.log(0.5 / 0.01)  # validity.return_test_factor defaults
-    threshold_fixed_per_h: float | None = None
-    split_train: int = 100
-    split_evaluation: int = 20
-    split_gap: int = 15
-    attainability_max_evaluations: int = 5000
-    attainability_popsize: int | None = None
-    attainability_sigma0: float = 1.0
-    oracle_parameter_sets: int = 10000
-    oracle_batch_size: int = 1000
-    sbml_models: int = 3
-    device: str = "cpu"
+    biomass_reaction: str
+    temperature_K: float
+    cell_density_gDW_per_L: float
+    small_molecules: tuple[str, ...]
+    compartment_pH: Mapping[str, float]
+    boundary_compartments: tuple[str, ...]
+    constant_small_molecules: bool
+    km_bounds_M: tuple[float, float]
+    km_bounds_overrides_M: Mapping[str, tuple[float, float]]
+    active_flux_tol: float
+    threshold_factor: float
+    threshold_fixed_per_h: float | None
+    split_train: int
+    split_evaluation: int
+    split_gap: int
+    attainability_max_evaluations: int
+    attainability_popsize: int | None
+    attainability_sigma0: float
+    oracle_parameter_sets: int
+    oracle_batch_size: int
+    sbml_models: int
+    device: str
 
     @property
     def rt(self) -> float:
@@ -84,59 +80,71 @@ class KineticsSettings:
         return math.log(low), math.log(high)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> KineticsSettings:
-        """Read the settings from a workflow config (top level, with ``physiology``,
-        ``biomass_reaction`` and an optional ``kinetics`` section); the schema in
-        workflow/schemas fills in defaults and names any bad key."""
-        if not isinstance(config, Mapping):
-            raise KineticsConfigError("the config must be a mapping")
-        # validation: an unset threshold factor is derived from the return test's settings.
-        sections = ("physiology", "biomass_reaction", "kinetics", "validation")
-        try:
-            full = with_defaults({key: config[key] for key in sections if key in config})
-        except ConfigError as error:
-            raise KineticsConfigError(str(error)) from None
-        physiology = full["physiology"]
-        kinetics = full["kinetics"]
-        threshold = kinetics["threshold"]
-        attainability = kinetics["attainability"]
+    def from_sections(
+        cls,
+        physiology: PhysiologySettings,
+        kinetics: KineticsSectionSettings,
+        validation: ValidationSettings,
+        biomass_reaction: str,
+    ) -> KineticsSettings:
+        """From the section settings; an unset threshold factor is derived from the return
+        test (``validation``)."""
+        threshold, attainability = kinetics.threshold, kinetics.attainability
         return cls(
-            biomass_reaction=full["biomass_reaction"],
-            temperature_K=float(physiology["temperature_K"]),
-            cell_density_gDW_per_L=float(physiology["cell_density_gDW_per_L"]),
-            small_molecules=tuple(physiology["small_molecules"]),
+            biomass_reaction=biomass_reaction,
+            temperature_K=physiology.temperature_K,
+            cell_density_gDW_per_L=physiology.cell_density_gDW_per_L,
+            small_molecules=physiology.small_molecules,
             compartment_pH={
-                cid: float(spec["pH"]) for cid, spec in physiology["compartments"].items()
+                cid: float(spec["pH"]) for cid, spec in physiology.compartments.items()
             },
-            boundary_compartments=tuple(kinetics["boundary_compartments"]),
-            constant_small_molecules=bool(kinetics["constant_small_molecules"]),
-            km_bounds_M=_bounds(kinetics["km_bounds_M"], "kinetics.km_bounds_M"),
-            km_bounds_overrides_M={
-                str(name): _bounds(value, f"kinetics.km_bounds_overrides_M.{name}")
-                for name, value in kinetics["km_bounds_overrides_M"].items()
-            },
-            active_flux_tol=float(kinetics["active_flux_tol"]),
+            boundary_compartments=kinetics.boundary_compartments,
+            constant_small_molecules=kinetics.constant_small_molecules,
+            km_bounds_M=kinetics.km_bounds_M,
+            km_bounds_overrides_M=dict(kinetics.km_bounds_overrides_M),
+            active_flux_tol=kinetics.active_flux_tol,
             threshold_factor=(
-                return_test_factor(full["validation"])
-                if threshold["factor"] is None
-                else float(threshold["factor"])
+                validation.threshold_factor if threshold.factor is None else threshold.factor
             ),
-            threshold_fixed_per_h=threshold["fixed_per_h"],
-            split_train=kinetics["split"]["n_train"],
-            split_evaluation=kinetics["split"]["n_evaluation"],
-            split_gap=kinetics["split"]["gap"],
-            attainability_max_evaluations=attainability["max_evaluations"],
-            attainability_popsize=attainability["popsize"],
-            attainability_sigma0=float(attainability["sigma0"]),
-            oracle_parameter_sets=kinetics["oracle"]["n_parameter_sets"],
-            oracle_batch_size=kinetics["oracle"]["batch_size"],
-            sbml_models=kinetics["sbml"]["n_models"],
-            device=str(kinetics["device"]),
+            threshold_fixed_per_h=threshold.fixed_per_h,
+            split_train=kinetics.split.n_train,
+            split_evaluation=kinetics.split.n_evaluation,
+            split_gap=kinetics.split.gap,
+            attainability_max_evaluations=attainability.max_evaluations,
+            attainability_popsize=attainability.popsize,
+            attainability_sigma0=attainability.sigma0,
+            oracle_parameter_sets=kinetics.oracle.n_parameter_sets,
+            oracle_batch_size=kinetics.oracle.batch_size,
+            sbml_models=kinetics.sbml.n_models,
+            device=kinetics.device,
         )
 
+    @classmethod
+    def from_config(cls, config: WorkflowSettings | Mapping[str, Any]) -> KineticsSettings:
+        """Read the settings from workflow settings or a config mapping (top level, with
+        ``physiology``, ``biomass_reaction`` and optional ``kinetics`` and ``validation``
+        sections); missing keys take the schema's defaults, a bad key raises
+        :class:`KineticsConfigError` naming it."""
+        if isinstance(config, WorkflowSettings):
+            return cls.from_sections(
+                config.physiology, config.kinetics, config.validation, config.biomass_reaction
+            )
+        if not isinstance(config, Mapping):
+            raise KineticsConfigError("config: must be a mapping")
+        sections = ("physiology", "biomass_reaction", "kinetics", "validation")
+        try:
+            settings = WorkflowSettings.from_section(
+                {key: config[key] for key in sections if key in config}
+            )
+            return cls.from_config(settings)
+        except ConfigError as error:
+            raise KineticsConfigError(str(error)) from None
 
-def as_settings(config: KineticsSettings | Mapping[str, Any]) -> KineticsSettings:
-    """Accept either ready settings or a workflow config mapping."""
+
+def as_settings(
+    config: KineticsSettings | WorkflowSettings | Mapping[str, Any],
+) -> KineticsSettings:
+    """Accept ready settings, workflow settings or a workflow config mapping."""
     if isinstance(config, KineticsSettings):
         return config
     return KineticsSettings.from_config(config)

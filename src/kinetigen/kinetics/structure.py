@@ -41,22 +41,18 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 
+from kinetigen.columns import DG_PREFIX, FLUX_PREFIX, LNC_PREFIX
 from kinetigen.kinetics.settings import KineticsSettings, as_settings
 from kinetigen.kinetics.split import SteadyStateSplit
 from kinetigen.kinetics.validity import validity_threshold
 from kinetigen.network import base_id, is_water_or_proton
+from kinetigen.schema import config_error
 
 logger = logging.getLogger(__name__)
 
 REVERSIBLE_MM = "reversible_mm"
 CONVENIENCE = "convenience"
 IRREVERSIBLE_MM = "irreversible_mm"
-
-FLUX_PREFIX = "flux:"
-LNC_PREFIX = "lnc:"
-DG_PREFIX = "dg:"
-DG0_PREFIX = "dg0:"
-
 
 class KineticModelError(ValueError):
     """The steady states or the network do not allow a kinetic model."""
@@ -347,9 +343,10 @@ def build_kinetic_model(
     if len(samples) == 0:
         raise KineticModelError(f"environment {environment!r}: no steady states given")
     if settings.biomass_reaction not in cobra_model.reactions:
-        raise KineticModelError(
-            f"config key 'biomass_reaction': {settings.biomass_reaction!r} is not a reaction "
-            "of the model"
+        raise config_error(
+            "biomass_reaction",
+            f"{settings.biomass_reaction!r} is not a reaction of the model",
+            KineticModelError,
         )
     boundary_reactions = {reaction.id for reaction in cobra_model.boundary}
     missing = [r.id for r in cobra_model.reactions if FLUX_PREFIX + r.id not in samples]

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from cobra.flux_analysis import loopless_solution
 
+from kinetigen.columns import DG, DG0, FLUX, LNC, column
 from kinetigen.kinetics.settings import as_settings
 from kinetigen.network import apply_environment, is_water_or_proton
 
@@ -52,13 +53,13 @@ def synthetic_steady_states(
         low.append(np.log(bounds[0]))
         high.append(np.log(bounds[1]))
     ln_c = rng.uniform(low, high, size=(n_samples, len(metabolites)))
-    column = {m.id: i for i, m in enumerate(metabolites)}
+    position = {m.id: i for i, m in enumerate(metabolites)}
     scale = rng.uniform(*flux_scale, size=(n_samples, 1))
     frame: dict[str, np.ndarray] = {}
     for reaction, flux in zip(cobra_model.reactions, fluxes, strict=True):
-        frame[f"flux:{reaction.id}"] = flux * scale[:, 0]
+        frame[column(FLUX, reaction.id)] = flux * scale[:, 0]
     for metabolite in metabolites:
-        frame[f"lnc:{metabolite.id}"] = ln_c[:, column[metabolite.id]]
+        frame[column(LNC, metabolite.id)] = ln_c[:, position[metabolite.id]]
     skip = set(without_thermodynamics) | {settings.biomass_reaction}
     dg0, dg = {}, {}
     for reaction, flux in zip(cobra_model.reactions, fluxes, strict=True):
@@ -67,12 +68,12 @@ def synthetic_steady_states(
         sign = np.sign(flux) if flux != 0 else rng.choice([-1.0, 1.0])
         value = -sign * rng.uniform(1.0, 20.0, size=n_samples)
         ln_q = sum(
-            coefficient * ln_c[:, column[metabolite.id]]
+            coefficient * ln_c[:, position[metabolite.id]]
             for metabolite, coefficient in reaction.metabolites.items()
             if not is_water_or_proton(metabolite)
         )
-        dg[f"dg:{reaction.id}"] = value
-        dg0[f"dg0:{reaction.id}"] = value - settings.rt * ln_q
+        dg[column(DG, reaction.id)] = value
+        dg0[column(DG0, reaction.id)] = value - settings.rt * ln_q
     frame.update(dg0)
     frame.update(dg)
     return pd.DataFrame(frame)
@@ -137,13 +138,13 @@ def toy_steady_states(n_samples: int = 1, seed: int = 0) -> pd.DataFrame:
     for sample in range(n_samples):
         factor = 1.0 if sample == 0 else rng.uniform(0.5, 2.0)
         row = {
-            f"flux:{r}": factor * v
+            column(FLUX, r): factor * v
             for r, v in {"UPT": 1, "KIN": 1, "OUT": 1, "REG": 1, "EX_s_e": -1, "EX_p_e": 1}.items()
         }
         for metabolite, value in TOY_CONCENTRATIONS_M.items():
             scale = 1.0 if sample == 0 else rng.uniform(0.5, 2.0)
-            row[f"lnc:{metabolite}"] = np.log(value * scale)
+            row[column(LNC, metabolite)] = np.log(value * scale)
         for reaction, value in TOY_DG_KJ.items():
-            row[f"dg:{reaction}"] = value * (1.0 if sample == 0 else rng.uniform(0.5, 2.0))
+            row[column(DG, reaction)] = value * (1.0 if sample == 0 else rng.uniform(0.5, 2.0))
         rows.append(row)
     return pd.DataFrame(rows)

@@ -21,23 +21,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-if TYPE_CHECKING:  # settings import the config module, which imports this one
+from kinetigen.settings import ValidationSettings
+
+if TYPE_CHECKING:  # kinetigen.kinetics.settings imports this module
     from kinetigen.kinetics.settings import KineticsSettings
 
 
-def return_test_factor(validation: Mapping[str, Any]) -> float:
+def return_test_factor(validation: ValidationSettings | Mapping[str, Any]) -> float:
     """The smallest threshold factor for which every model that is valid passes the return
     test at every magnitude in linear theory: ln(max magnitude / tolerance) / return time
-    factor, read from a ``validation`` config section (magnitudes, tolerance,
+    factor, read from the ``validation`` settings (or config section: magnitudes, tolerance,
     return_time_factor)."""
-    p_max = max(float(p) for p in validation["magnitudes"])
-    tolerance = float(validation["tolerance"])
-    if not 0 < tolerance < p_max:
-        raise ValueError(
-            f"config keys validation.tolerance ({tolerance}) must be > 0 and below the largest "
-            f"of validation.magnitudes ({p_max})"
-        )
-    return math.log(p_max / tolerance) / float(validation["return_time_factor"])
+    return ValidationSettings.coerce(validation).threshold_factor
 
 
 def validity_threshold(growth_rate: np.ndarray | float, settings: KineticsSettings) -> np.ndarray:

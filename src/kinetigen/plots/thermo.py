@@ -6,6 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from kinetigen.columns import DG, FLUX
+
 
 def plot_dg_ranges(variability: dict[str, pd.DataFrame]) -> plt.Figure:
     """Horizontal bars of [min, max] dG (kJ/mol) per reaction, one colour per environment.
@@ -14,7 +16,7 @@ def plot_dg_ranges(variability: dict[str, pd.DataFrame]) -> plt.Figure:
     minimum, maximum, as written by the tfa rule).
     """
     ranges = {
-        env: table[table["kind"] == "dg"].set_index("id")[["minimum", "maximum"]]
+        env: table[table["kind"] == DG].set_index("id")[["minimum", "maximum"]]
         for env, table in variability.items()
     }
     reactions = sorted(set().union(*(frame.index for frame in ranges.values())))
@@ -59,7 +61,7 @@ def directionality_counts(variability: dict[str, pd.DataFrame]) -> pd.DataFrame:
     rows = []
     tolerance = 1e-9
     for env, table in variability.items():
-        flux = table[table["kind"] == "flux"]
+        flux = table[table["kind"] == FLUX]
         forward = (flux["minimum"] > tolerance).sum()
         backward = (flux["maximum"] < -tolerance).sum()
         blocked = (

@@ -23,7 +23,10 @@ from typing import Any
 import cobra
 import pandas as pd
 
-from kinetigen.sampling.tfa import ThermoEnvironment, build_tfa_problem, ln_concentration_bounds
+from kinetigen.sampling.environment import ThermoEnvironment, ln_concentration_bounds
+from kinetigen.sampling.errors import InfeasibleTFA
+from kinetigen.sampling.problem import build_tfa_problem
+from kinetigen.settings import PhysiologySettings, TFASettings
 from kinetigen.thermo.energies import ReactionEnergies
 
 logger = logging.getLogger(__name__)
@@ -33,37 +36,8 @@ SLACK_TOLERANCE = 1e-9
 REPORT_COLUMNS = ["kind", "id", "relaxation", "unit", "original", "relaxed"]
 
 
-class InfeasibleTFA(ValueError):
-    """TFA cannot grow in an environment; ``report`` holds the smallest relaxation.
-
-    Attributes
-    ----------
-    environment : str
-        The environment's name.
-    report : pandas.DataFrame or None
-        Columns kind (dg0 | lnc_lower | lnc_upper), id, relaxation (>= 0), unit (kJ/mol or
-        ln(mol/L)), original and relaxed value of the dG'0 mean or ln c bound.
-    """
-
-    def __init__(
-        self, environment: str, detail: str, report: pd.DataFrame | None = None
-    ) -> None:
-        self.environment = environment
-        self.report = report
-        message = f"environment {environment!r}: TFA is thermodynamically infeasible ({detail})"
-        if report is not None and len(report):
-            listed = "; ".join(
-                f"{row.kind} {row.id}: {row.original:.4g} -> {row.relaxed:.4g} {row.unit}"
-                for row in report.head(10).itertuples()
-            )
-            message += f". Smallest relaxation restoring growth ({len(report)} changes): {listed}"
-        elif report is not None:
-            message += ". No relaxation of dG'0 or concentrations restores growth"
-        super().__init__(message)
-
-
 def find_relaxation(
-    env: ThermoEnvironment, tfa: Mapping[str, Any], *, min_growth: float
+    env: ThermoEnvironment, tfa: TFASettings | Mapping[str, Any], *, min_growth: float
 ) -> pd.DataFrame:
     """Smallest dG'0 and ln c bound relaxation that lets TFA reach ``min_growth`` (1/h).
 
@@ -78,7 +52,7 @@ def find_relaxation(
         biomass.lower_bound = max(biomass.lower_bound, min_growth)
         weights = {slack: 1.0 for pair in problem.dg0_slack.values() for slack in pair}
         weights.update(
-            {slack: problem.rt for pair in problem.lnc_slack.values() for slack in pair}
+            {slack: env.rt for pair in problem.lnc_slack.values() for slack in pair}
         )
         solution = problem.optimize(weights, "min")
     if not solution.optimal:
@@ -94,10 +68,10 @@ def find_relaxation(
     for reaction_id, (up, down) in problem.dg0_slack.items():
         shift = values[up.name] - values[down.name]
         if abs(shift) > SLACK_TOLERANCE:
-            original = float(problem.dg0_mean[reaction_id])
+            original = float(env.dg0_mean[reaction_id])
             rows.append(("dg0", reaction_id, abs(shift), "kJ/mol", original, original + shift))
     for metabolite_id, (lower, upper) in problem.lnc_slack.items():
-        low, high = problem.lnc_bounds[metabolite_id]
+        low, high = env.lnc_bounds[metabolite_id]
         if values[lower.name] > SLACK_TOLERANCE:
             amount = values[lower.name]
             rows.append(("lnc_lower", metabolite_id, amount, "ln(mol/L)", low, low - amount))
@@ -117,7 +91,7 @@ def apply_relaxation(
     report: pd.DataFrame,
     model: cobra.Model,
     energies: ReactionEnergies,
-    physiology: Mapping[str, Any],
+    physiology: PhysiologySettings | Mapping[str, Any],
     environment: Mapping[str, Any],
     env_name: str,
 ) -> tuple[ReactionEnergies, dict[str, Any]]:

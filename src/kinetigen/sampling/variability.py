@@ -4,7 +4,7 @@ Each range is a pair of MILPs (minimise, maximise) on the TFA problem of one env
 growth held at or above the configured minimum. What keeps it fast without changing any
 answer:
 
-- the MILP is handed to HiGHS once (:class:`kinetigen.sampling.tfa.HighsMILP`); only the
+- the MILP is handed to HiGHS once (:class:`kinetigen.sampling.solver.HighsMILP`); only the
   objective changes between problems;
 - every solution found is feasible for all later problems, so each MILP starts from the best
   known point for its objective (a warm start: HiGHS then only has to prove optimality);
@@ -23,7 +23,9 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from kinetigen.sampling.tfa import HighsMILP, TFAProblem, is_highs
+from kinetigen.columns import DG, FLUX, LNC, columns, split_column
+from kinetigen.sampling.problem import TFAProblem
+from kinetigen.sampling.solver import HighsMILP, is_highs
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +37,9 @@ BOUND_TOLERANCE = 1e-7
 def variability_targets(problem: TFAProblem) -> list[str]:
     """Every variable the analysis covers: flux:<reaction>, dg:<reaction>, lnc:<metabolite>."""
     return (
-        [f"flux:{r.id}" for r in problem.model.reactions]
-        + [f"dg:{r}" for r in problem.constrained]
-        + [f"lnc:{m}" for m in problem.lnc]
+        columns(FLUX, [r.id for r in problem.model.reactions])
+        + columns(DG, problem.env.constrained)
+        + columns(LNC, problem.lnc)
     )
 
 
@@ -69,7 +71,7 @@ def thermodynamic_variability(
     start_time = time.perf_counter()
     model = problem.model
     with model:
-        biomass = model.reactions.get_by_id(problem.biomass_reaction)
+        biomass = model.reactions.get_by_id(problem.env.biomass_reaction)
         biomass.lower_bound = max(biomass.lower_bound, min_growth)
         solver = _HighsSolver(problem) if is_highs(model) else _OptlangSolver(problem)
         coefficients, limits = _targets(problem, targets, solver.index)
@@ -90,7 +92,7 @@ def thermodynamic_variability(
                 solved += 1
                 if solution is None:
                     raise RuntimeError(
-                        f"environment {problem.env_name!r}: variability of {target} "
+                        f"environment {problem.env.name!r}: variability of {target} "
                         f"({direction}) is {status}"
                     )
                 result[row, column] = value
@@ -98,14 +100,14 @@ def thermodynamic_variability(
                 if solved % log_every == 0:
                     logger.info(
                         "environment %s: variability %d MILPs solved, %d skipped, %.1f s",
-                        problem.env_name, solved, skipped, time.perf_counter() - start_time,
+                        problem.env.name, solved, skipped, time.perf_counter() - start_time,
                     )
     logger.info(
         "environment %s: variability of %d variables from %d MILPs (%d skipped) in %.1f s",
-        problem.env_name, len(targets), solved, skipped, time.perf_counter() - start_time,
+        problem.env.name, len(targets), solved, skipped, time.perf_counter() - start_time,
     )
-    kinds = [target.partition(":")[0] for target in targets]
-    ids = [target.partition(":")[2] for target in targets]
+    kinds = [split_column(target)[0] for target in targets]
+    ids = [split_column(target)[1] for target in targets]
     return pd.DataFrame(
         {
             "variable": targets,
@@ -125,8 +127,8 @@ def _targets(
     coefficients: list[dict[int, float]] = []
     limits: list[tuple[float, float]] = []
     for target in targets:
-        kind, _, identifier = target.partition(":")
-        if kind == "flux" and identifier in problem.model.reactions:
+        kind, identifier = split_column(target)
+        if kind == FLUX and identifier in problem.model.reactions:
             reaction = problem.model.reactions.get_by_id(identifier)
             coefficients.append(
                 {
@@ -135,13 +137,13 @@ def _targets(
                 }
             )
             limits.append(reaction.bounds)
-        elif kind in ("dg", "lnc") and identifier in (problem.dg if kind == "dg" else problem.lnc):
-            variable = (problem.dg if kind == "dg" else problem.lnc)[identifier]
+        elif kind in (DG, LNC) and identifier in (problem.dg if kind == DG else problem.lnc):
+            variable = (problem.dg if kind == DG else problem.lnc)[identifier]
             coefficients.append({index[variable.name]: 1.0})
             limits.append((variable.lb, variable.ub))
         else:
             raise ValueError(
-                f"environment {problem.env_name!r}: no variability target {target!r} "
+                f"environment {problem.env.name!r}: no variability target {target!r} "
                 "(expected flux:<reaction>, dg:<constrained reaction> or lnc:<metabolite>)"
             )
     return coefficients, limits

@@ -16,6 +16,7 @@ from equilibrator_api.phased_reaction import PhasedReaction
 from equilibrator_cache.models import Compound
 
 from kinetigen.io import write_csv, write_json, write_parquet
+from kinetigen.schema import config_error
 from kinetigen.thermo.mapping import MetaboliteMapping, map_metabolites
 
 TABLE_FILE = "reaction_energies.csv"
@@ -137,8 +138,8 @@ def reaction_energies(
     compartments: dict = physiology["compartments"]
     missing = sorted({m.compartment for m in model.metabolites} - set(compartments))
     if missing:
-        raise ValueError(
-            f"config key 'physiology.compartments' lacks model compartment(s) {missing}"
+        raise config_error(
+            "physiology.compartments", f"lacks model compartment(s) {missing}"
         )
     order = list(compartments)
     cc = cc or component_contribution(physiology["temperature_K"])

@@ -62,15 +62,14 @@ import numpy as np
 import pandas as pd
 from scipy.integrate import solve_ivp
 
-from kinetigen.config import ConfigError, check_section, schema_defaults
 from kinetigen.kinetics import KineticModel, NonlinearModel
 from kinetigen.network import base_id
+from kinetigen.settings import BioreactorConfigError, BioreactorSettings  # noqa: F401 (re-exported)
 
 logger = logging.getLogger(__name__)
 
-CONFIG_SECTION = "validation.bioreactor"
-# Defaults, types and ranges live in workflow/schemas/config.schema.yaml only.
-_DEFAULTS = schema_defaults(*CONFIG_SECTION.split("."))
+# Settings: kinetigen.settings.BioreactorSettings (defaults, types and ranges: the schema's).
+CONFIG_SECTION = BioreactorSettings.SECTION
 CONCENTRATION_SUFFIX = "_mmol_per_L"
 BALANCE_PREFIX = "balance_error:"
 
@@ -88,95 +87,8 @@ FLOOR_FRACTION = 1.0e-20
 _GAUSS_NODES, _GAUSS_WEIGHTS = np.polynomial.legendre.leggauss(5)
 
 
-class BioreactorConfigError(ConfigError):
-    """A ``validation.bioreactor`` config value is missing, unknown or out of range."""
-
-
 class EvaluationBudgetExceeded(RuntimeError):
     """The solver needed more right-hand-side evaluations than ``max_rhs_evaluations``."""
-
-
-@dataclass(frozen=True)
-class BioreactorSettings:
-    """Settings of the batch simulation (config section ``validation: bioreactor:``).
-
-    Attributes
-    ----------
-    environment, n_models : what the workflow rule simulates (the functions here do not read
-        them): the environment's kinetic model and how many generated models.
-    initial_biomass_gDW_per_L : X0 (gDW/L).
-    substrate : metabolite id whose exhaustion ends the run; None picks the dynamic
-        extracellular metabolite with the largest uptake (the main carbon source).
-    exhaustion_fraction : the run ends when the substrate falls below this fraction of its
-        start value.
-    max_time_h : the run ends here at the latest (h).
-    constant_metabolites : BiGG base ids that the medium holds constant (gases, buffered ions).
-    extracellular_compartment : compartment id of the medium.
-    method : scipy stiff solver (BDF, Radau, LSODA).
-    rtol, atol_fraction : relative tolerance; absolute tolerance of each state as a fraction
-        of its start value.
-    n_time_points : evenly spaced rows per model in the time course.
-    max_rhs_evaluations : a run that needs more right-hand-side evaluations is stopped and
-        reported (keeps a pathological model from stalling an ensemble).
-    processes : worker processes for ensembles (1 = in the calling process).
-    """
-
-    environment: str = _DEFAULTS["environment"]
-    n_models: int = _DEFAULTS["n_models"]
-    initial_biomass_gDW_per_L: float = _DEFAULTS["initial_biomass_gDW_per_L"]
-    substrate: str | None = _DEFAULTS["substrate"]
-    exhaustion_fraction: float = _DEFAULTS["exhaustion_fraction"]
-    max_time_h: float = _DEFAULTS["max_time_h"]
-    constant_metabolites: tuple[str, ...] = tuple(_DEFAULTS["constant_metabolites"])
-    extracellular_compartment: str = _DEFAULTS["extracellular_compartment"]
-    method: str = _DEFAULTS["method"]
-    rtol: float = _DEFAULTS["rtol"]
-    atol_fraction: float = _DEFAULTS["atol_fraction"]
-    n_time_points: int = _DEFAULTS["n_time_points"]
-    max_rhs_evaluations: int = _DEFAULTS["max_rhs_evaluations"]
-    processes: int = _DEFAULTS["processes"]
-
-    def __post_init__(self) -> None:
-        # Settings built in code get the schema's checks too, with the config key's name.
-        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        constant = values["constant_metabolites"]
-        if isinstance(constant, tuple):  # JSON Schema arrays are lists
-            values["constant_metabolites"] = list(constant)
-        try:
-            check_section(values, *CONFIG_SECTION.split("."))
-        except ConfigError as error:
-            raise BioreactorConfigError(str(error)) from None
-        for key in ("initial_biomass_gDW_per_L", "max_time_h", "atol_fraction"):
-            if not math.isfinite(values[key]):  # beyond what JSON Schema can say
-                raise BioreactorConfigError(
-                    f"config key '{CONFIG_SECTION}.{key}' must be finite, got {values[key]!r}"
-                )
-        # YAML writes 12 for 12.0 and lists for tuples: store one type per field.
-        object.__setattr__(self, "constant_metabolites", tuple(constant))
-        for name, spec in self.__dataclass_fields__.items():
-            if spec.type == "float":
-                object.__setattr__(self, name, float(values[name]))
-            elif spec.type == "int":
-                object.__setattr__(self, name, int(values[name]))
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> BioreactorSettings:
-        """Read ``config["validation"]["bioreactor"]`` (a whole workflow config); missing keys
-        take the schema's defaults, unknown or bad ones raise :class:`BioreactorConfigError`."""
-        if not isinstance(config, Mapping):
-            raise BioreactorConfigError("the config must be a mapping")
-        validation = config.get("validation") or {}
-        section = (validation.get("bioreactor") or {}) if isinstance(validation, Mapping) else None
-        if not isinstance(section, Mapping):
-            raise BioreactorConfigError(f"config key '{CONFIG_SECTION}' must be a mapping")
-        # The schema would reject an unknown key too, but without naming it in the key path.
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(section) - known)
-        if unknown:
-            raise BioreactorConfigError(
-                f"config key '{CONFIG_SECTION}.{unknown[0]}' is unknown (known: {sorted(known)})"
-            )
-        return cls(**section)
 
 
 def as_bioreactor_settings(
@@ -243,9 +155,10 @@ def resolve_substrate(
     dynamic = dynamic_extracellular(kinetic_model, settings)
     environment = kinetic_model.environment
     if not dynamic:
-        raise BioreactorConfigError(
-            f"environment {environment!r}: the kinetic model has no dynamic extracellular "
-            f"metabolite (config key '{CONFIG_SECTION}.constant_metabolites' holds them all)"
+        raise BioreactorSettings.error(
+            "constant_metabolites",
+            f"holds them all: the kinetic model of environment {environment!r} has no dynamic "
+            "extracellular metabolite",
         )
     uptake = steady_state_uptake(kinetic_model, dynamic).mean(axis=0)
     if settings.substrate is None:
@@ -253,15 +166,17 @@ def resolve_substrate(
     else:
         substrate = settings.substrate
         if substrate not in dynamic:
-            raise BioreactorConfigError(
-                f"config key '{CONFIG_SECTION}.substrate': {substrate!r} is not a dynamic "
-                f"extracellular metabolite of environment {environment!r} (dynamic: {dynamic})"
+            raise BioreactorSettings.error(
+                "substrate",
+                f"{substrate!r} is not a dynamic extracellular metabolite of environment "
+                f"{environment!r} (dynamic: {dynamic})",
             )
     if uptake[dynamic.index(substrate)] <= 0:
-        raise BioreactorConfigError(
-            f"environment {environment!r}: substrate {substrate!r} is not consumed at the "
-            f"steady states (mean uptake {uptake[dynamic.index(substrate)]:.3g} mmol/gDW/h); "
-            f"set config key '{CONFIG_SECTION}.substrate'"
+        raise BioreactorSettings.error(
+            "substrate",
+            f"{substrate!r} is not consumed at the steady states of environment "
+            f"{environment!r} (mean uptake {uptake[dynamic.index(substrate)]:.3g} mmol/gDW/h); "
+            "name a consumed metabolite",
         )
     return substrate
 

@@ -12,7 +12,9 @@ import pandas as pd
 
 from kinetigen.generator import load_generator
 from kinetigen.kinetics import KineticModel, ParameterSpace, build_kinetic_model
-from kinetigen.validation.bioreactor import BioreactorSettings, simulate_ensemble
+from kinetigen.kinetics.settings import KineticsSettings, as_settings
+from kinetigen.settings import BioreactorSettings, ValidationSettings, WorkflowSettings
+from kinetigen.validation.bioreactor import simulate_ensemble
 from kinetigen.validation.ensembles import (
     ORACLE_GROUPS,
     ModelSet,
@@ -29,7 +31,7 @@ def validation_models(
     samples: pd.DataFrame,
     parameters: pd.DataFrame,
     oracle: pd.DataFrame | None,
-    config: Mapping[str, Any],
+    config: KineticsSettings | WorkflowSettings | Mapping[str, Any],
     generator_path: str,
     env: str,
     n_generated: int,
@@ -42,7 +44,8 @@ def validation_models(
     models, ORACLE-valid models, the stable-but-slow and the unstable ORACLE controls
     (:data:`ORACLE_GROUPS`), and last an unfiltered batch of 1000 generated models (group
     "sampled", for the lambda_max distribution)."""
-    model = build_kinetic_model(cobra_model, samples, config, env)
+    settings = as_settings(config)
+    model = build_kinetic_model(cobra_model, samples, settings, env)
     generator, encoder, _ = load_generator(generator_path)
     space = ParameterSpace(parameters)
     positions = model.split.evaluation.tolist()
@@ -69,8 +72,8 @@ def validation_models(
             group,
             n_control,
             oracle_seed,
-            config["kinetics"]["oracle"]["batch_size"],
-            config["kinetics"]["oracle"]["n_parameter_sets"],
+            settings.oracle_batch_size,
+            settings.oracle_parameter_sets,
         )
         for group in ORACLE_GROUPS
         if n_control > 0
@@ -91,20 +94,25 @@ def tested_parameters(model: KineticModel, model_sets: list[ModelSet]) -> pd.Dat
 
 
 def perturbation_validation(
-    model, model_sets: list[ModelSet], settings: Mapping[str, Any], seed: int
+    model,
+    model_sets: list[ModelSet],
+    settings: ValidationSettings | Mapping[str, Any],
+    seed: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Perturbation table, trajectories of a few models per group, and a JSON summary
-    (fraction returned per group and magnitude, and per group, magnitude and margin bin)."""
+    (fraction returned per group and magnitude, and per group, magnitude and margin bin);
+    ``settings``: the ``validation`` settings (or config section)."""
+    settings = ValidationSettings.coerce(settings)
     table, trajectories = perturbation_tests(
         model,
         tested_sets(model_sets),
-        magnitudes=list(settings["magnitudes"]),
-        n_perturbations=settings["n_perturbations"],
-        tolerance=settings["tolerance"],
-        return_time_factor=settings["return_time_factor"],
+        magnitudes=list(settings.magnitudes),
+        n_perturbations=settings.n_perturbations,
+        tolerance=settings.tolerance,
+        return_time_factor=settings.return_time_factor,
         seed=seed,
-        processes=settings["processes"],
-        trajectory_models=settings["trajectory_models"],
+        processes=settings.processes,
+        trajectory_models=settings.trajectory_models,
     )
     summary = {
         "environment": model.environment,
@@ -117,10 +125,11 @@ def perturbation_validation(
 
 
 def bioreactor_validation(
-    model, generated: ModelSet, settings: Mapping[str, Any]
+    model, generated: ModelSet, settings: BioreactorSettings | Mapping[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Batch-culture time courses and per-model summary for the generated models."""
-    bioreactor = BioreactorSettings.from_config({"validation": {"bioreactor": dict(settings)}})
+    """Batch-culture time courses and per-model summary for the generated models
+    (``settings``: the ``validation.bioreactor`` settings or section)."""
+    bioreactor = BioreactorSettings.coerce(settings)
     pairs = list(zip(generated.positions.tolist(), list(generated.ln_km), strict=True))
     courses, summary = simulate_ensemble(model, pairs, bioreactor)
     summary["lambda_max"] = np.asarray(generated.lambda_max)[: len(summary)]
