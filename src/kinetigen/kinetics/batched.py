@@ -153,10 +153,8 @@ class BatchedJacobian:
         model = self.model
         layout = model.layout
         n = self.size
-        link_full = np.zeros((len(model.states), n))
-        link_full[model.independent, np.arange(n)] = 1.0
-        link_full[model.dependent] = model.link
-        reduced_stoichiometry = model.stoichiometry[model.independent]
+        link_full = self.link_matrix()
+        reduced_stoichiometry = self.reduced_stoichiometry()
         rows, cols, values = [], [], []
         for k, (reaction, state) in enumerate(
             zip(layout.entry_reaction, layout.entry_state, strict=True)
@@ -176,6 +174,19 @@ class BatchedJacobian:
             check_invariants=False,
         )
         return matrix.coalesce().to(self.device)
+
+    def link_matrix(self) -> np.ndarray:
+        """Full link matrix L = dx / dx_I [states, n]: identity rows for the independent
+        states, ``model.link`` (L0) rows for the dependent ones (x_D = totals + L0 x_I)."""
+        model = self.model
+        link_full = np.zeros((len(model.states), self.size))
+        link_full[model.independent, np.arange(self.size)] = 1.0
+        link_full[model.dependent] = model.link
+        return link_full
+
+    def reduced_stoichiometry(self) -> np.ndarray:
+        """N_R: the stoichiometry rows of the independent states [n, reactions]."""
+        return self.model.stoichiometry[self.model.independent]
 
     # --- inputs ---------------------------------------------------------------------------
     def _inputs(self, ln_km: Any, steady_state: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -278,6 +289,27 @@ class BatchedJacobian:
         jacobian = flat.T.reshape(-1, self.size, self.size)
         return jacobian, finite, entries, terms
 
+    def elasticities(self, ln_km: Any, steady_state: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scaled elasticities E = d ln v / d ln x [B, reactions, states] (dense, the same
+        entries as the Jacobian's) and a mask [B] of the finite ones; no eigenvalues."""
+        ln_km, steady_state = self._inputs(ln_km, steady_state)
+        with _intra_op_threads(self.device, self._build_threads):
+            terms = self._saturation_terms(ln_km, steady_state)
+            entries = self._entries(terms, steady_state)
+            finite = torch.isfinite(entries).all(dim=1) & torch.isfinite(ln_km).all(dim=1)
+            return self._dense(entries), finite
+
+    def _dense(self, entries: torch.Tensor) -> torch.Tensor:
+        """Elasticity entries [B, entries] as dense matrices [B, reactions, states]."""
+        layout = self.model.layout
+        dense = torch.zeros(
+            (len(entries), self._n_reactions, len(self.model.states)),
+            dtype=DTYPE,
+            device=self.device,
+        )
+        dense[:, layout.entry_reaction, layout.entry_state] = entries
+        return dense
+
     def lambda_max(self, ln_km: Any, steady_state: Any) -> torch.Tensor:
         """Largest real part of the reduced Jacobian's eigenvalues [B] (1/h); +inf where
         ln_km, the Jacobian or its eigenvalues are not finite."""
@@ -299,11 +331,7 @@ class BatchedJacobian:
         lambda_max, eigenvalues = largest_real_eigenvalue(jacobian, finite, self._eig_workers)
         if not bool(finite.all()):
             jacobian = torch.where(finite[:, None, None], jacobian, torch.nan)
-        layout = self.model.layout
-        dense = torch.zeros(
-            (len(ln_km), self._n_reactions, len(self.model.states)), dtype=DTYPE, device=self.device
-        )
-        dense[:, layout.entry_reaction, layout.entry_state] = entries
+        dense = self._dense(entries)
         ln_numerator = torch.zeros_like(terms["denominator"]).index_add_(
             1, self._param_reaction, terms["ln_u"] * self._numerator_exponent
         )
