@@ -30,7 +30,7 @@ from snakemake.utils import update_config
 
 from kinetigen.config import validate_config
 from kinetigen.es.kinetic import read_environment_tables, train_generator
-from kinetigen.es.training import stability_runs
+from kinetigen.es.stability import stability_runs
 from kinetigen.io import write_csv
 from kinetigen.network import load_network
 

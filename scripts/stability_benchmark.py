@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from kinetigen.es.training import stability_runs, summarise_stability
+from kinetigen.es.stability import stability_runs, summarise_stability
 from kinetigen.io import write_csv
 from kinetigen.logs import setup_logging
 

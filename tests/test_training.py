@@ -51,7 +51,7 @@ def test_multi_environment_training_improves_incidence(toy, caplog):
     problem, conditions = build(toy)
     initial = flatten_parameters(problem.generator)
     optimizer = build_optimizer("trnes", initial, seed=0)
-    with caplog.at_level(logging.INFO, logger="kinetigen.es.training"):
+    with caplog.at_level(logging.INFO, logger="kinetigen.es.generations"):
         result = train(problem, optimizer, max_generations=30)
     assert result.generations == 30 and result.stopped_by == "max_generations"
     assert sum("trnes gen" in record.message for record in caplog.records) == 30
@@ -173,7 +173,7 @@ def test_checkpoint_for_other_config_is_ignored(toy, tmp_path, caplog):
     first = build_optimizer("trnes", flatten_parameters(problem.generator), seed=0)
     train(problem, first, 2, checkpoint_path=checkpoint, config_hash_value="aaaa")
     second = build_optimizer("trnes", flatten_parameters(problem.generator), seed=0)
-    with caplog.at_level(logging.WARNING, logger="kinetigen.es.training"):
+    with caplog.at_level(logging.WARNING, logger="kinetigen.es.generations"):
         result = train(problem, second, 2, checkpoint_path=checkpoint, config_hash_value="bbbb")
     assert result.resumed_from is None and "starting afresh" in caplog.text
     assert load_checkpoint(checkpoint)["config_hash"] == "bbbb"
@@ -286,7 +286,7 @@ def test_monitor_scores_its_own_steady_states_and_budgets_truncate(toy):
     budget as if it had stopped there."""
     from dataclasses import replace
 
-    from kinetigen.es.training import within_budget
+    from kinetigen.es.stability import within_budget
 
     problem, _ = build(toy, models=10)
     lenient = [

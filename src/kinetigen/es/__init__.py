@@ -3,10 +3,22 @@
 The problem (what is evaluated: :class:`GeneratorProblem`) is kept apart from the search
 algorithms (how the search moves: :class:`TrustRegionNES`, :class:`RenaissanceES`,
 :class:`RenaissanceOursES`, :class:`SepCMA`), which share the ``step(problem)`` /
-``state_dict`` interface of :class:`EvolutionStrategy`.
+``state_dict`` interface of :class:`EvolutionStrategy`. One generation loop
+(:func:`run_generations`) drives them; history, monitor, log line and checkpoints are its hooks.
 """
 
 from kinetigen.es.base import EvolutionStrategy
+from kinetigen.es.checkpoint import config_hash, load_checkpoint, save_checkpoint
+from kinetigen.es.generations import (
+    Checkpointer,
+    GenerationHook,
+    GenerationLogger,
+    GenerationState,
+    HistoryRecorder,
+    Monitor,
+    RowCallback,
+    run_generations,
+)
 from kinetigen.es.problem import (
     Batch,
     Environment,
@@ -16,15 +28,12 @@ from kinetigen.es.problem import (
 )
 from kinetigen.es.renaissance import RenaissanceES, RenaissanceOursES
 from kinetigen.es.sepcma import SepCMA
+from kinetigen.es.stability import stability_runs, summarise_stability
 from kinetigen.es.training import (
-    METHODS,
+    OPTIMIZERS,
     TrainingResult,
     build_optimizer,
-    config_hash,
     evaluate_generator,
-    load_checkpoint,
-    save_checkpoint,
-    summarise_stability,
     train,
 )
 from kinetigen.es.trnes import TrustRegionNES, paired_difference
@@ -36,10 +45,19 @@ from kinetigen.es.utilities import (
     project_mean_step,
     rank_utilities,
 )
+from kinetigen.methods import METHODS
 
 __all__ = [
     "METHODS",
+    "OPTIMIZERS",
     "Batch",
+    "Checkpointer",
+    "GenerationHook",
+    "GenerationLogger",
+    "GenerationState",
+    "HistoryRecorder",
+    "Monitor",
+    "RowCallback",
     "Environment",
     "EvaluationResult",
     "EvolutionStrategy",
@@ -61,7 +79,9 @@ __all__ = [
     "paired_difference",
     "project_mean_step",
     "rank_utilities",
+    "run_generations",
     "save_checkpoint",
+    "stability_runs",
     "summarise_stability",
     "train",
 ]

@@ -19,14 +19,9 @@ import cobra
 import pandas as pd
 import torch
 
+from kinetigen.es.checkpoint import config_hash
 from kinetigen.es.problem import Environment, GeneratorProblem
-from kinetigen.es.training import (
-    TrainingResult,
-    build_optimizer,
-    config_hash,
-    evaluate_generator,
-    train,
-)
+from kinetigen.es.training import TrainingResult, build_optimizer, evaluate_generator, train
 from kinetigen.generator import (
     ConditionEncoder,
     Generator,
@@ -37,11 +32,12 @@ from kinetigen.kinetics import (
     BatchedJacobian,
     KineticModel,
     ParameterSpace,
+    attainable_positions,
     build_kinetic_model,
 )
 from kinetigen.kinetics.settings import KineticsSettings, as_settings
 from kinetigen.seeds import derive_seed
-from kinetigen.settings import WorkflowSettings
+from kinetigen.settings import TrainingSettings, WorkflowSettings
 
 log = logging.getLogger(__name__)
 
@@ -63,27 +59,11 @@ def read_environment_tables(
     )
 
 
-def attainable_positions(attainability: pd.DataFrame) -> list[int]:
-    """Positions of the steady states the attainability screen kept."""
-    return sorted(int(p) for p in attainability.loc[attainability["attainable"], "steady_state"])
-
-
-def _environment(
-    name: str,
-    model: KineticModel,
-    jacobian: BatchedJacobian,
-    kept: Sequence[int],
-    samples: pd.DataFrame,
-    encoder: ConditionEncoder | None,
-) -> Environment:
-    kept = list(kept)
-    return Environment(
-        name=name,
-        lambda_max=jacobian.lambda_max,
-        thresholds=torch.as_tensor(model.threshold[kept], dtype=torch.float64),
-        conditions=None if encoder is None else encoder.transform_tensor(samples.iloc[kept]),
-        positions=torch.as_tensor(kept, dtype=torch.long),
-    )
+def evaluation_positions(
+    settings: KineticsSettings, samples: Mapping[str, pd.DataFrame], name: str
+) -> list[int]:
+    """The unseen evaluation steady states of environment ``name`` (``kinetics.split``)."""
+    return settings.split(len(samples[name]), name).evaluation.tolist()
 
 
 def kinetic_environments(
@@ -107,15 +87,13 @@ def kinetic_environments(
     for name, kept in pairs:
         if name not in built:
             model = build_kinetic_model(cobra_model, samples[name], settings, name)
-            built[name] = (
+            jacobian = BatchedJacobian(
                 model,
-                BatchedJacobian(
-                    model,
-                    device=settings.device,
-                    shared_index=space.index_of(model),
-                    cpu_threads=threads,
-                ),
+                device=settings.device,
+                shared_index=space.index_of(model),
+                cpu_threads=threads,
             )
+            built[name] = (model, jacobian)
         model, jacobian = built[name]
         kept = list(kept)
         environments.append(
@@ -149,6 +127,97 @@ class TrainedGenerator:
     metadata: dict[str, Any]
 
 
+def training_positions(
+    attainability: Mapping[str, pd.DataFrame], train_names: Sequence[str]
+) -> dict[str, list[int]]:
+    """Attainable training steady states per training environment; environments whose screen
+    kept none are left out with a warning (:class:`NoAttainableSteadyStates` if none is left)."""
+    positions = {name: attainable_positions(attainability[name]) for name in train_names}
+    for name, kept in positions.items():
+        if not kept:
+            log.warning("%s: no attainable steady state; left out of training", name)
+    positions = {name: kept for name, kept in positions.items() if kept}
+    if not positions:
+        raise NoAttainableSteadyStates(
+            f"no attainable steady state in any training environment {list(train_names)}"
+        )
+    return positions
+
+
+def fitted_encoder(
+    config: WorkflowSettings,
+    conditional: bool,
+    samples: Mapping[str, pd.DataFrame],
+    positions: Mapping[str, Sequence[int]],
+) -> ConditionEncoder | None:
+    """The condition encoder, fitted on the training steady states (None: unconditional)."""
+    if not conditional:
+        return None
+    gen_config = config.generator
+    encoder = ConditionEncoder(gen_config.condition_dim, gen_config.condition_features)
+    encoder.fit(pd.concat([samples[name].iloc[kept] for name, kept in positions.items()]))
+    return encoder
+
+
+def new_generator(
+    config: WorkflowSettings, parameters: pd.DataFrame, conditional: bool, seed: int
+) -> Generator:
+    """A freshly initialised generator over the shared Km space (``generator`` section)."""
+    gen_config = config.generator
+    space = ParameterSpace(parameters)
+    return Generator(
+        torch.as_tensor(space.lower),
+        torch.as_tensor(space.upper),
+        latent_dim=gen_config.latent_dim,
+        condition_dim=gen_config.condition_dim if conditional else 0,
+        hidden=gen_config.hidden,
+        conditioning=gen_config.conditioning,
+        activation=gen_config.activation,
+        seed=derive_seed(seed, "generator-init"),
+        output_init_scale=gen_config.output_init_scale,
+    )
+
+
+def generator_problem(
+    generator: Generator,
+    environments: list[Environment],
+    training: TrainingSettings,
+    mode: str,
+    models_per_member: int,
+) -> GeneratorProblem:
+    """The training problem on ``environments`` with the config's reward options."""
+    return GeneratorProblem(
+        generator,
+        environments,
+        mode=mode,
+        models_per_member=models_per_member,
+        tie_weight=training.tie_weight,
+        tie_breaker=training.tie_breaker,
+        tie_scale=training.tie_scale,
+    )
+
+
+def run_key(
+    config: WorkflowSettings,
+    method: str,
+    seed: int,
+    mode: str,
+    positions: Mapping[str, Sequence[int]],
+) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed (hashed by :func:`config_hash`)."""
+    method_settings = config.training.method(method)
+    options = {k: v for k, v in method_settings.as_dict().items() if k != "models_per_member"}
+    return {
+        "method": method,
+        "seed": seed,
+        "mode": mode,
+        "train": positions,
+        "generator": config.generator.as_dict(),
+        "options": options,
+        "models_per_member": method_settings.models_per_member,
+    }
+
+
 def train_generator(
     cobra_model: cobra.Model,
     samples: Mapping[str, pd.DataFrame],
@@ -164,8 +233,7 @@ def train_generator(
     monitor_models: int | None = None,
     threads: int = 1,
 ) -> TrainedGenerator:
-    """Train one generator with ``method`` ("trnes", "renaissance", "renaissance-ours",
-    "sep-cma").
+    """Train one generator with ``method`` (one of :data:`kinetigen.methods.METHODS`).
 
     ``config``: the workflow settings (or a config mapping) with the sections physiology,
     biomass_reaction, kinetics, generator and training. ``max_model_evaluations`` (the
@@ -178,27 +246,14 @@ def train_generator(
     """
     config = WorkflowSettings.coerce(config)
     training = config.training
-    positions = {name: attainable_positions(attainability[name]) for name in train_names}
-    for name, kept in positions.items():
-        if not kept:
-            log.warning("%s: no attainable steady state; left out of training", name)
-    positions = {name: kept for name, kept in positions.items() if kept}
-    if not positions:
-        raise NoAttainableSteadyStates(
-            f"no attainable steady state in any training environment {list(train_names)}"
-        )
-
-    gen_config = config.generator
-    conditional = mode == "conditional" and gen_config.condition_dim > 0
-    encoder = None
-    if conditional:
-        encoder = ConditionEncoder(gen_config.condition_dim, gen_config.condition_features)
-        encoder.fit(pd.concat([samples[name].iloc[kept] for name, kept in positions.items()]))
+    positions = training_positions(attainability, train_names)
+    conditional = mode == "conditional" and config.generator.condition_dim > 0
+    encoder = fitted_encoder(config, conditional, samples, positions)
     # A benchmark's monitor scores the unseen evaluation steady states (out of sample).
     pairs = list(positions.items())
     if monitor_models is not None:
         settings = as_settings(config)
-        pairs += [(name, settings.split(len(samples[name]), name).evaluation) for name in positions]
+        pairs += [(name, evaluation_positions(settings, samples, name)) for name in positions]
     environments = kinetic_environments(
         cobra_model, samples, parameters, pairs, config, encoder, threads
     )
@@ -206,47 +261,18 @@ def train_generator(
         environments[: len(positions)],
         environments[len(positions) :],
     )
-    space = ParameterSpace(parameters)
-    generator = Generator(
-        torch.as_tensor(space.lower),
-        torch.as_tensor(space.upper),
-        latent_dim=gen_config.latent_dim,
-        condition_dim=gen_config.condition_dim if conditional else 0,
-        hidden=gen_config.hidden,
-        conditioning=gen_config.conditioning,
-        activation=gen_config.activation,
-        seed=derive_seed(seed, "generator-init"),
-        output_init_scale=gen_config.output_init_scale,
-    )
+    generator = new_generator(config, parameters, conditional, seed)
     method_settings = training.method(method)
-    models_per_member = method_settings.models_per_member
-
-    def make_problem(envs: list[Environment]) -> GeneratorProblem:
-        return GeneratorProblem(
-            generator,
-            envs,
-            mode=mode,
-            models_per_member=models_per_member,
-            tie_weight=training.tie_weight,
-            tie_breaker=training.tie_breaker,
-            tie_scale=training.tie_scale,
-        )
-
-    problem = make_problem(environments)
-    monitor_problem = make_problem(monitor_environments) if monitor_environments else None
+    models = method_settings.models_per_member
+    problem = generator_problem(generator, environments, training, mode, models)
+    monitor_problem = (
+        generator_problem(generator, monitor_environments, training, mode, models)
+        if monitor_environments
+        else None
+    )
     optimizer = build_optimizer(
         method, flatten_parameters(generator), derive_seed(seed, method), method_settings
     )
-    options = {k: v for k, v in method_settings.as_dict().items() if k != "models_per_member"}
-    run_key = {
-        "method": method,
-        "seed": seed,
-        "mode": mode,
-        "train": positions,
-        "generator": gen_config.as_dict(),
-        "options": options,
-        "models_per_member": models_per_member,
-    }
     log.info(
         "training %s (%s mode, seed %d): %d weights, environments %s",
         method,
@@ -264,7 +290,7 @@ def train_generator(
         max_model_evaluations=max_model_evaluations or training.max_model_evaluations,
         checkpoint_path=checkpoint_path,
         checkpoint_every=training.checkpoint_every,
-        config_hash_value=config_hash(run_key),
+        config_hash_value=config_hash(run_key(config, method, seed, mode, positions)),
         monitor_models=monitor_models,
         monitor_seed=derive_seed(seed, "monitor"),
         monitor_problem=monitor_problem,
@@ -304,8 +330,7 @@ def evaluate_saved(
     settings = as_settings(config)
     sets = {
         "unseen": [
-            (name, settings.split(len(samples[name]), name).evaluation)
-            for name in trained + heldout
+            (name, evaluation_positions(settings, samples, name)) for name in trained + heldout
         ],
         "training": [(name, attainable_positions(attainability[name])) for name in trained],
     }

@@ -1,22 +1,20 @@
-"""Training loop, checkpoint/resume, final evaluation and the stability summary.
+"""Training runs and the final evaluation of a generator.
 
 ``train`` runs generations of any :class:`~kinetigen.es.base.EvolutionStrategy` on a
-:class:`~kinetigen.es.problem.GeneratorProblem`, logs one line per generation, records a history
-row per generation and writes an atomic checkpoint every ``checkpoint_every`` generations and at
-the end. Rerun with the same checkpoint path and configuration hash, it resumes from the
-checkpoint and ends bit-for-bit where an uninterrupted run would.
+:class:`~kinetigen.es.problem.GeneratorProblem` through the one generation loop of
+:mod:`kinetigen.es.generations`, with hooks that record a history row per generation, score a
+fixed monitor batch, log one line per generation and write an atomic checkpoint every
+``checkpoint_every`` generations and at the end (:mod:`kinetigen.es.checkpoint`). Rerun with the
+same checkpoint path and configuration hash, it resumes from the checkpoint and ends
+bit-for-bit where an uninterrupted run would.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,24 +23,30 @@ import torch
 from torch import Tensor
 
 from kinetigen.es.base import EvolutionStrategy
+from kinetigen.es.generations import (
+    Checkpointer,
+    GenerationHook,
+    GenerationLogger,
+    HistoryRecorder,
+    Monitor,
+    RowCallback,
+    budget_left,
+    check_same_environments,
+    run_generations,
+)
 from kinetigen.es.problem import Environment, GeneratorProblem, balanced_indices
 from kinetigen.es.renaissance import RenaissanceES, RenaissanceOursES
 from kinetigen.es.sepcma import SepCMA
 from kinetigen.es.trnes import TrustRegionNES
 from kinetigen.generator.model import Generator, forward_population
-from kinetigen.io import atomic_path
+from kinetigen.methods import METHODS, check_method
 from kinetigen.schema import check_value
 from kinetigen.settings import MethodSettings
 
-logger = logging.getLogger(__name__)
-
-CHECKPOINT_FORMAT = 1
-METHODS = {
-    "trnes": TrustRegionNES,
-    "renaissance": RenaissanceES,
-    "renaissance-ours": RenaissanceOursES,
-    "sep-cma": SepCMA,
-}
+# The optimiser class of every method of kinetigen.methods.METHODS, in that order.
+OPTIMIZERS: dict[str, type[EvolutionStrategy]] = dict(
+    zip(METHODS, (TrustRegionNES, RenaissanceES, RenaissanceOursES, SepCMA), strict=True)
+)
 DEFAULT_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
@@ -52,18 +56,10 @@ def build_optimizer(
     seed: int,
     options: MethodSettings | Mapping[str, Any] | None = None,
 ) -> EvolutionStrategy:
-    """Optimiser ``method`` (a key of :data:`METHODS`) with its settings: the method's settings
-    object (:class:`kinetigen.settings.TrainingSettings.method`), its config section as a
-    mapping, or None (the schema's defaults)."""
-    if method not in METHODS:
-        raise ValueError(f"unknown training method {method!r}; choose one of {sorted(METHODS)}")
-    return METHODS[method](initial_weights, seed=seed, settings=options)
-
-
-def config_hash(config: Any) -> str:
-    """Short stable hash of a JSON-serialisable configuration (to match checkpoints)."""
-    text = json.dumps(config, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """Optimiser ``method`` (one of :data:`kinetigen.methods.METHODS`) with its settings: the
+    method's settings object (:class:`kinetigen.settings.TrainingSettings.method`), its config
+    section as a mapping, or None (the schema's defaults)."""
+    return OPTIMIZERS[check_method(method)](initial_weights, seed=seed, settings=options)
 
 
 @dataclass
@@ -77,96 +73,6 @@ class TrainingResult:
     wall_seconds: float
     resumed_from: int | None  # generation the run resumed at, None if it started fresh
     stopped_by: str  # "max_generations" or "max_model_evaluations"
-
-
-def history_row(
-    problem: GeneratorProblem,
-    generation: int,
-    model_evaluations: int,
-    wall_seconds: float,
-    info: dict[str, Any],
-) -> dict[str, Any]:
-    """Flatten a step's info into one history row (per-environment columns by name)."""
-    row: dict[str, Any] = {
-        "generation": generation,
-        "model_evaluations": model_evaluations,
-        "wall_seconds": wall_seconds,
-    }
-    for name, value in zip(problem.environment_names, info["centre_incidence"], strict=True):
-        row[f"centre_incidence:{name}"] = value
-    if problem.mode == "shared":
-        row["centre_incidence:all"] = info["centre_objective"][0]
-    for name, value in zip(problem.objective_names, info["centre_fitness"], strict=True):
-        row[f"centre_fitness:{name}"] = value
-    for name, value in zip(
-        problem.environment_names, info["population_incidence_mean"], strict=True
-    ):
-        row[f"population_incidence:{name}"] = value
-    for key in ("kl_mean", "kl_sigma", "sigma_min", "sigma_median", "sigma_max", "radius"):
-        row[key] = float(info[key])
-    row["accepted"] = bool(info["accepted"])
-    optional = ("kl_mean_proposed", "paired_difference", "paired_stderr", "learning_rate")
-    for key in (*optional, "centre_reward"):
-        if key in info:
-            row[key] = float(info[key])
-    return row
-
-
-def _numpy_state_to_tensors(state: tuple) -> dict[str, Any]:
-    kind, keys, position, has_gauss, cached = state
-    return {
-        "kind": kind,
-        "keys": torch.as_tensor(np.asarray(keys, dtype=np.int64)),
-        "position": int(position),
-        "has_gauss": int(has_gauss),
-        "cached_gaussian": float(cached),
-    }
-
-
-def _numpy_state_from_tensors(state: dict[str, Any]) -> tuple:
-    return (
-        state["kind"],
-        state["keys"].numpy().astype(np.uint32),
-        state["position"],
-        state["has_gauss"],
-        state["cached_gaussian"],
-    )
-
-
-def save_checkpoint(
-    path: str | os.PathLike,
-    optimizer: EvolutionStrategy,
-    history: list[dict[str, Any]],
-    model_evaluations: int,
-    wall_seconds: float,
-    config_hash_value: str,
-) -> None:
-    """Atomically write the full training state (see :func:`load_checkpoint`)."""
-    payload = {
-        "format": CHECKPOINT_FORMAT,
-        "config_hash": config_hash_value,
-        "method": optimizer.name,
-        "generation": optimizer.generation,
-        "model_evaluations": int(model_evaluations),
-        "wall_seconds": float(wall_seconds),
-        "weights": optimizer.centre(),
-        "optimizer": optimizer.state_dict(),
-        "history": history,
-        "rng": {
-            "torch": torch.get_rng_state(),
-            "numpy": _numpy_state_to_tensors(np.random.get_state()),
-        },
-    }
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
-
-
-def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint` (plain tensors and containers)."""
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    if payload.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: unknown checkpoint format {payload.get('format')!r}")
-    return payload
 
 
 def train(
@@ -199,10 +105,8 @@ def train(
         Called with each history row after it is recorded (progress bars, tests).
     monitor_models
         If given, the centre is also scored every generation on one *fixed* batch of this many
-        models per environment (columns ``monitor_incidence:<env>``). A fixed batch makes
-        generation-to-generation changes real changes, not resampling noise, so stability
-        benchmarks read drops from it. Measurement only: not counted in the model evaluations
-        and invisible to the optimiser.
+        models per environment (columns ``monitor_incidence:<env>``; see
+        :class:`~kinetigen.es.generations.Monitor`). Stability benchmarks read drops from it.
     monitor_problem
         Scores the monitor batch instead of ``problem``: the same environments (names and
         order) on other steady states, e.g. the unseen evaluation ones, so that the monitor
@@ -210,108 +114,26 @@ def train(
     """
     check_value("training.max_generations", max_generations)
     check_value("training.checkpoint_every", checkpoint_every)
-    history: list[dict[str, Any]] = []
-    model_evaluations = 0
-    wall_seconds = 0.0
-    resumed_from = None
-    if checkpoint_path is not None and Path(checkpoint_path).exists():
-        state = load_checkpoint(checkpoint_path)
-        if state["config_hash"] != config_hash_value or state["method"] != optimizer.name:
-            logger.warning(
-                "checkpoint %s is for method %s / config %s, not %s / %s: starting afresh",
-                checkpoint_path,
-                state["method"],
-                state["config_hash"],
-                optimizer.name,
-                config_hash_value,
-            )
-        else:
-            optimizer.load_state_dict(state["optimizer"])
-            history = list(state["history"])
-            model_evaluations = int(state["model_evaluations"])
-            wall_seconds = float(state["wall_seconds"])
-            torch.set_rng_state(state["rng"]["torch"])
-            np.random.set_state(_numpy_state_from_tensors(state["rng"]["numpy"]))
-            resumed_from = optimizer.generation
-            logger.info(
-                "resumed %s from %s at generation %d (%d model evaluations)",
-                optimizer.name,
-                checkpoint_path,
-                resumed_from,
-                model_evaluations,
-            )
-
-    def budget_left() -> bool:
-        return max_model_evaluations is None or model_evaluations < max_model_evaluations
-
-    monitor_batch = None
     scorer = problem if monitor_problem is None else monitor_problem
-    if scorer.environment_names != problem.environment_names:
-        raise ValueError(
-            f"monitor environments {scorer.environment_names} differ from the training "
-            f"environments {problem.environment_names}"
-        )
+    check_same_environments(scorer, problem)
+    hooks: list[GenerationHook] = []
     if monitor_models is not None:
-        monitor_batch = scorer.sample_batch(
-            torch.Generator().manual_seed(int(monitor_seed)), monitor_models
-        )
-
-    last_saved = optimizer.generation
-    while optimizer.generation < max_generations and budget_left():
-        started = time.perf_counter()
-        info = optimizer.step(problem)
-        model_evaluations += int(info["model_evaluations"])
-        wall_seconds += time.perf_counter() - started
-        row = history_row(problem, optimizer.generation, model_evaluations, wall_seconds, info)
-        if monitor_batch is not None:
-            monitor = scorer.evaluate(optimizer.centre(), monitor_batch)
-            for name, value in zip(
-                problem.environment_names, monitor.incidence[0].tolist(), strict=True
-            ):
-                row[f"monitor_incidence:{name}"] = value
-            if problem.mode == "shared":
-                row["monitor_incidence:all"] = float(monitor.objective_incidence[0, 0])
-        history.append(row)
-        logger.info(
-            "%s gen %d: centre incidence %s | evals %d | KL %.3g/%.3g | sigma %.3g..%.3g | "
-            "radius %.3g | accepted %s | %.1f s",
-            optimizer.name,
-            optimizer.generation,
-            " ".join(f"{value:.3f}" for value in info["centre_incidence"]),
-            model_evaluations,
-            row["kl_mean"],
-            row["kl_sigma"],
-            row["sigma_min"],
-            row["sigma_max"],
-            row["radius"],
-            row["accepted"],
-            wall_seconds,
-        )
-        if on_generation is not None:
-            on_generation(row)
-        if checkpoint_path is not None and optimizer.generation % checkpoint_every == 0:
-            save_checkpoint(
-                checkpoint_path,
-                optimizer,
-                history,
-                model_evaluations,
-                wall_seconds,
-                config_hash_value,
-            )
-            last_saved = optimizer.generation
-    if checkpoint_path is not None and last_saved != optimizer.generation:
-        save_checkpoint(
-            checkpoint_path, optimizer, history, model_evaluations, wall_seconds, config_hash_value
-        )
-    stopped_by = "max_model_evaluations" if not budget_left() else "max_generations"
+        hooks.append(Monitor(scorer, monitor_models, monitor_seed))
+    hooks += [HistoryRecorder(), GenerationLogger()]
+    if on_generation is not None:
+        hooks.append(RowCallback(on_generation))
+    if checkpoint_path is not None:
+        hooks.append(Checkpointer(checkpoint_path, checkpoint_every, config_hash_value))
+    state = run_generations(problem, optimizer, hooks, max_generations, max_model_evaluations)
+    exhausted = not budget_left(state, max_model_evaluations)
     return TrainingResult(
         weights=optimizer.centre(),
-        history=pd.DataFrame(history),
+        history=pd.DataFrame(state.history),
         generations=optimizer.generation,
-        model_evaluations=model_evaluations,
-        wall_seconds=wall_seconds,
-        resumed_from=resumed_from,
-        stopped_by=stopped_by,
+        model_evaluations=state.model_evaluations,
+        wall_seconds=state.wall_seconds,
+        resumed_from=state.resumed_from,
+        stopped_by="max_model_evaluations" if exhausted else "max_generations",
     )
 
 
@@ -394,106 +216,4 @@ def evaluate_generator(
                         "incidence": float(valid_all.double().mean()),
                     }
                 )
-    return pd.DataFrame(rows)
-
-
-def steps_to_target(history: pd.DataFrame, columns: Sequence[str], target: float) -> float:
-    """Model evaluations at the first generation whose centre incidence is >= target in every
-    column (nan if never)."""
-    reached = (history[list(columns)] >= target).all(axis=1)
-    if not reached.any():
-        return float("nan")
-    return float(history.loc[reached.idxmax(), "model_evaluations"])
-
-
-def within_budget(history: pd.DataFrame, budget: int | None) -> pd.DataFrame:
-    """The generations of ``history`` that a run with ``budget`` model evaluations would have
-    completed (all of them when ``budget`` is None)."""
-    if budget is None:
-        return history
-    return history[history["model_evaluations"] <= budget]
-
-
-def stability_runs(
-    histories: dict[tuple[str, int], pd.DataFrame],
-    target: float = 0.9,
-    budget: int | None = None,
-) -> pd.DataFrame:
-    """One row per (method, seed) run: evaluations_to_target (NaN if never reached),
-    final_min_incidence, worst_drop, model_evaluations; see :func:`summarise_stability`.
-    With ``budget`` each run is read as if it had stopped at that many model evaluations."""
-    per_run = []
-    for (method, seed), history in sorted(histories.items()):
-        history = within_budget(history, budget)
-        if history.empty:
-            raise ValueError(
-                f"run {method} seed {seed}: no generation within {budget} model evaluations"
-            )
-        prefix = (
-            "monitor_incidence:"
-            if any(name.startswith("monitor_incidence:") for name in history.columns)
-            else "centre_incidence:"
-        )
-        columns = [name for name in history.columns if name.startswith(prefix)]
-        if f"{prefix}all" in columns:
-            columns = [f"{prefix}all"]
-        incidence = history[columns]
-        drops = (incidence.shift(1) - incidence).max(axis=1).fillna(0.0)
-        per_run.append(
-            {
-                "method": method,
-                "seed": seed,
-                "evaluations_to_target": steps_to_target(history, columns, target),
-                "final_min_incidence": float(incidence.iloc[-1].min()),
-                "worst_drop": float(max(drops.max(), 0.0)),
-                "model_evaluations": int(history["model_evaluations"].iloc[-1]),
-            }
-        )
-    return pd.DataFrame(per_run)
-
-
-def summarise_stability(
-    histories: dict[tuple[str, int], pd.DataFrame],
-    target: float = 0.9,
-    budget: int | None = None,
-) -> pd.DataFrame:
-    """Per method over seeds: the stability benchmark summary.
-
-    ``histories`` maps (method, seed) to the history table of that run. Columns: n_seeds,
-    fraction_reaching_target (every training environment's centre incidence >= target at some
-    generation), evaluations_to_target median / q25 / q75 (over seeds that reached it),
-    final_min_incidence median / q25 / q75 (last generation, worst training environment),
-    worst_drop_max and worst_drop_median (largest fall of any environment's centre incidence
-    between consecutive generations; max over seeds, median of per-seed values).
-    Incidence is read from the ``monitor_incidence:`` columns (fixed batch) when the history
-    has them, otherwise from ``centre_incidence:``; in shared mode from the ``:all`` column.
-    ``budget``: read every run as stopped at that many model evaluations (e.g. RENAISSANCE's
-    own 25 generations); final_min_incidence_min / _max give the range over seeds.
-    """
-    runs = stability_runs(histories, target, budget)
-    rows = []
-    for method, group in runs.groupby("method", sort=True):
-        reached = group["evaluations_to_target"].dropna()
-        rows.append(
-            {
-                "method": method,
-                "n_seeds": len(group),
-                "fraction_reaching_target": float(group["evaluations_to_target"].notna().mean()),
-                "evaluations_to_target_median": float(reached.median()) if len(reached) else np.nan,
-                "evaluations_to_target_q25": float(reached.quantile(0.25))
-                if len(reached)
-                else np.nan,
-                "evaluations_to_target_q75": float(reached.quantile(0.75))
-                if len(reached)
-                else np.nan,
-                "final_min_incidence_median": float(group["final_min_incidence"].median()),
-                "final_min_incidence_q25": float(group["final_min_incidence"].quantile(0.25)),
-                "final_min_incidence_q75": float(group["final_min_incidence"].quantile(0.75)),
-                "final_min_incidence_min": float(group["final_min_incidence"].min()),
-                "final_min_incidence_max": float(group["final_min_incidence"].max()),
-                "worst_drop_max": float(group["worst_drop"].max()),
-                "worst_drop_median": float(group["worst_drop"].median()),
-                "model_evaluations_median": float(group["model_evaluations"].median()),
-            }
-        )
     return pd.DataFrame(rows)

@@ -25,7 +25,7 @@ from kinetigen.kinetics.settings import (
     KineticsConfigError,
     KineticsSettings,
 )
-from kinetigen.kinetics.split import SteadyStateSplit, split_steady_states
+from kinetigen.kinetics.split import SteadyStateSplit, attainable_positions, split_steady_states
 from kinetigen.kinetics.structure import (
     CONVENIENCE,
     IRREVERSIBLE_MM,
@@ -54,6 +54,7 @@ __all__ = [
     "ParameterSpace",
     "RateLaw",
     "attainability",
+    "attainable_positions",
     "attainability_search",
     "build_kinetic_model",
     "conservation_analysis",

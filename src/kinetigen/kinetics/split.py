@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 
 class SplitError(ValueError):
@@ -56,3 +57,10 @@ def split_steady_states(
         )
     train = allowed[np.linspace(0, len(allowed) - 1, n_train).round().astype(int)]
     return SteadyStateSplit(train=train, evaluation=evaluation)
+
+
+def attainable_positions(attainability: pd.DataFrame) -> list[int]:
+    """The training positions that the attainability screen kept (its table's
+    ``attainable`` rows, ``results/envs/{env}/attainability.csv``), ascending: what training
+    uses, and what in-sample evaluation reports."""
+    return sorted(int(p) for p in attainability.loc[attainability["attainable"], "steady_state"])
