@@ -38,16 +38,7 @@ rule all:
         expand("results/envs/{env}/attainability.csv", env=ENVIRONMENTS),
         expand("results/envs/{env}/oracle_summary.json", env=ENVIRONMENTS),
         expand("results/envs/{env}/sbml", env=ENVIRONMENTS),
-        expand(
-            "results/training/{method}/seed{seed}/incidence.csv",
-            method=config["training"]["methods"],
-            seed=config["training"]["seeds"],
-        ),
-        expand(
-            "results/training/per-environment/{env}/seed{seed}/incidence.csv",
-            env=HELDOUT if config["training"]["per_environment"] else [],
-            seed=config["training"]["seeds"],
-        ),
+        [f"{run}/incidence.csv" for run in TRAINING_RUNS],
         expand("results/validation/{env}/summary.json", env=ENVIRONMENTS),
         "results/validation/bioreactor/summary.csv",
         expand("results/figures/{name}.png", name=FIGURES),

@@ -20,10 +20,11 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from kinetigen.es import GeneratorProblem, build_optimizer, summarise_stability, train
-from kinetigen.es.toy import make_toy_setup
-from kinetigen.generator import ConditionEncoder, Generator, flatten_parameters
+from kinetigen.es import build_optimizer, summarise_stability, train
+from kinetigen.es.toy import make_toy_setup, toy_problem
+from kinetigen.generator import flatten_parameters
 from kinetigen.io import write_csv
+from kinetigen.methods import METHODS
 
 logger = logging.getLogger("bench_stability_toy")
 
@@ -40,28 +41,17 @@ def run_one(
 ) -> pd.DataFrame:
     """History of one training run (monitor incidence on a fixed 200-model batch)."""
     setup = make_toy_setup(seed=toy_seed)
-    train_names = setup.environment_names[: 1 if mode == "per-environment" else 3]
-    condition_dim = 3 if mode == "conditional" else 0
-    conditions = None
-    if condition_dim:
-        training_rows = setup.steady_states[setup.steady_states["environment"].isin(train_names)]
-        encoder = ConditionEncoder(condition_dim).fit(training_rows)
-        conditions = {name: encoder.transform_tensor(setup.table(name)) for name in train_names}
-    generator = Generator(
-        setup.lower,
-        setup.upper,
-        latent_dim=4,
-        condition_dim=condition_dim,
+    problem, _ = toy_problem(
+        setup,
+        setup.environment_names[:3],
+        mode,
+        condition_dim=3,
+        models_per_member=models_per_member,
         hidden=hidden,
+        latent_dim=4,
         seed=seed,
     )
-    problem = GeneratorProblem(
-        generator,
-        setup.environments(train_names, conditions),
-        mode=mode,
-        models_per_member=models_per_member,
-    )
-    optimizer = build_optimizer(method, flatten_parameters(generator), seed, options)
+    optimizer = build_optimizer(method, flatten_parameters(problem.generator), seed, options)
     result = train(
         problem,
         optimizer,
@@ -78,9 +68,7 @@ def run_one(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--methods", nargs="+", default=["trnes", "renaissance", "renaissance-ours", "sep-cma"]
-    )
+    parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--budget", type=int, default=300_000, help="model evaluations per run")
     parser.add_argument("--models-per-member", type=int, default=100)

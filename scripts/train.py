@@ -9,6 +9,7 @@ from kinetigen.es.kinetic import read_environment_tables, train_generator
 from kinetigen.generator import save_generator
 from kinetigen.io import write_csv
 from kinetigen.logs import setup_logging
+from kinetigen.methods import DEFAULT_METHOD
 from kinetigen.network import load_network
 from kinetigen.settings import WorkflowSettings
 
@@ -26,7 +27,7 @@ trained = train_generator(
     pd.read_csv(smk.input.parameters),
     attainability,
     WorkflowSettings.from_config(params.config),
-    method=smk.wildcards.get("method", "trnes"),
+    method=smk.wildcards.get("method", DEFAULT_METHOD),
     seed=int(smk.wildcards.seed),
     mode=params.mode,
     train_names=params.train_environments,

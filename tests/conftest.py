@@ -1,4 +1,5 @@
-"""Shared fixtures: the default config, e_coli_core, and its reaction energies."""
+"""Shared fixtures and builders: the default config, e_coli_core, its reaction energies, the
+evolution-strategy toy and problems on it, and kinetic models on synthetic steady states."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from kinetigen.es.toy import make_toy_setup
+from kinetigen.es.toy import make_toy_setup, toy_problem
 from kinetigen.network import load_network
 from kinetigen.thermo import ReactionEnergies, reaction_energies
 
@@ -64,3 +65,11 @@ def single_thread():
 def toy():
     """The evolution-strategy toy problem (kinetigen.es.toy)."""
     return make_toy_setup(n_species=4, steady_states_per_environment=5, seed=3)
+
+
+@pytest.fixture(scope="session")
+def make_toy_problem():
+    """Builder of a :class:`GeneratorProblem` on a toy setup (kinetigen.es.toy.toy_problem):
+    ``make_toy_problem(setup, names=..., mode=..., models_per_member=..., ...)`` returns the
+    problem and the conditions of every toy environment (None when unconditional)."""
+    return toy_problem

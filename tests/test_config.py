@@ -148,9 +148,12 @@ def test_split_larger_than_the_sample_is_refused(default_config):
 
 
 def test_every_method_list_names_the_same_methods():
-    """Schema enums, Snakemake's wildcard list and the optimiser registry agree, and every
-    method has an options section with models_per_member (which train_generator pops)."""
-    from kinetigen.es import METHODS
+    """Schema enums, the optimiser registry and the figures' colours name the methods of the
+    one list (kinetigen.methods, which common.smk imports), and every method has an options
+    section with models_per_member (which train_generator pops)."""
+    from kinetigen.es import OPTIMIZERS
+    from kinetigen.methods import METHODS
+    from kinetigen.plots.common import COLOURS
     from kinetigen.schema import load_schema
 
     schema = load_schema()
@@ -161,9 +164,11 @@ def test_every_method_list_names_the_same_methods():
         schema["properties"]["validation"]["properties"]["method"]["enum"],
     ]
     smk = (REPO / "workflow" / "rules" / "common.smk").read_text()
-    smk_methods = yaml.safe_load(re.search(r"^METHODS = (\[.*\])$", smk, re.M).group(1))
-    for names in [*enums, smk_methods]:
+    assert re.search(r"^from kinetigen.methods import METHODS$", smk, re.M)
+    assert "METHODS = " not in smk
+    for names in [*enums, list(OPTIMIZERS)]:
         assert names == list(METHODS)
+    assert set(METHODS) <= set(COLOURS)
     config = validate_config({"environments": {"only": {}}})["training"]
     for method in METHODS:
         assert config[method]["models_per_member"] == 100

@@ -33,24 +33,19 @@ from kinetigen.es.renaissance import (
     incidence_reward,
     log_eigenvalue_reward,
 )
-from kinetigen.generator import ConditionEncoder, Generator, flatten_parameters
+from kinetigen.generator import Generator, flatten_parameters
 
 
-def make_problem(toy, mode="conditional", models=20, names=None, **kwargs):
-    names = list(names or toy.environment_names[:3])
-    condition_dim = 2 if mode == "conditional" else 0
-    conditions = None
-    if condition_dim:
-        rows = toy.steady_states[toy.steady_states["environment"].isin(names)]
-        encoder = ConditionEncoder(condition_dim).fit(rows)
-        conditions = {name: encoder.transform_tensor(toy.table(name)) for name in names}
-    generator = Generator(
-        toy.lower, toy.upper, latent_dim=3, condition_dim=condition_dim, hidden=(8,), seed=0
-    )
-    environments = toy.environments(names, conditions)
-    if mode == "per-environment":
-        environments = environments[:1]
-    return GeneratorProblem(generator, environments, mode=mode, models_per_member=models, **kwargs)
+@pytest.fixture
+def make_problem(make_toy_problem):
+    """A toy problem with this module's small generator (hidden (8,), 20 models)."""
+
+    def build(toy, mode="conditional", models=20, names=None, **options):
+        return make_toy_problem(
+            toy, names, mode, models_per_member=models, hidden=(8,), **options
+        )[0]
+
+    return build
 
 
 # --- utilities -------------------------------------------------------------------------------
@@ -154,7 +149,7 @@ def test_balanced_indices_cover_states_evenly():
         assert int(counts.max() - counts.min()) <= 1
 
 
-def test_problem_incidence_matches_direct_evaluation(toy):
+def test_problem_incidence_matches_direct_evaluation(toy, make_problem):
     problem = make_problem(toy)
     rng = torch.Generator().manual_seed(1)
     batch = problem.sample_batch(rng)
@@ -182,7 +177,7 @@ def test_problem_incidence_matches_direct_evaluation(toy):
     torch.testing.assert_close(result.fitness, fitness)
 
 
-def test_shared_mode_counts_models_valid_everywhere(toy):
+def test_shared_mode_counts_models_valid_everywhere(toy, make_problem):
     problem = make_problem(toy, mode="shared", models=40)
     rng = torch.Generator().manual_seed(2)
     batch = problem.sample_batch(rng)
@@ -219,7 +214,7 @@ def test_problem_rejects_bad_setups(toy):
 # --- trust-region NES ------------------------------------------------------------------------
 
 
-def test_trnes_population_is_antithetic(toy):
+def test_trnes_population_is_antithetic(toy, make_problem):
     problem = make_problem(toy)
     optimizer = TrustRegionNES(flatten_parameters(problem.generator), seed=0, population_size=6)
     members, directions = optimizer.ask()
@@ -227,7 +222,7 @@ def test_trnes_population_is_antithetic(toy):
     torch.testing.assert_close(members, optimizer.mean + optimizer.sigma * directions)
 
 
-def test_trnes_steps_respect_trust_region_and_sigma_caps(toy):
+def test_trnes_steps_respect_trust_region_and_sigma_caps(toy, make_problem):
     problem = make_problem(toy, models=16)
     # Aggressive learning rates so the budgets and caps actually bind.
     optimizer = TrustRegionNES(
@@ -267,7 +262,7 @@ def test_trnes_steps_respect_trust_region_and_sigma_caps(toy):
     assert bound_mean > 0 and bound_sigma > 0 and rejected > 0
 
 
-def test_trnes_acceptance_rejects_a_harmful_step_and_keeps_a_good_one(toy):
+def test_trnes_acceptance_rejects_a_harmful_step_and_keeps_a_good_one(toy, make_problem):
     problem = make_problem(toy, models=30)
     optimizer = TrustRegionNES(
         flatten_parameters(problem.generator), seed=2, population_size=8, acceptance_models=60
@@ -392,7 +387,7 @@ def test_renaissance_rewards_average_environments_and_keep_published_z_scores():
     )
 
 
-def test_renaissance_step_matches_published_formula_by_hand(toy):
+def test_renaissance_step_matches_published_formula_by_hand(toy, make_problem):
     problem = make_problem(
         toy, mode="per-environment", models=100, names=[toy.environment_names[0]]
     )
@@ -433,7 +428,7 @@ def test_renaissance_step_matches_published_formula_by_hand(toy):
         weights = expected
 
 
-def test_renaissance_learning_rate_decays_only_after_non_tie_updates(toy):
+def test_renaissance_learning_rate_decays_only_after_non_tie_updates(toy, make_problem):
     problem = make_problem(toy, models=10)
     optimizer = RenaissanceES(flatten_parameters(problem.generator), seed=0)
     noise = torch.randn(20, optimizer.weights.numel(), dtype=torch.float64)
@@ -458,7 +453,7 @@ def test_renaissance_learning_rate_decays_only_after_non_tie_updates(toy):
         assert torch.equal(optimizer.centre(), flatten_parameters(problem.generator))
 
 
-def test_renaissance_state_round_trip_resumes_identically(toy, tmp_path):
+def test_renaissance_state_round_trip_resumes_identically(toy, tmp_path, make_problem):
     problem = make_problem(toy, models=10)
     initial = flatten_parameters(problem.generator)
 
@@ -484,7 +479,7 @@ def test_renaissance_state_round_trip_resumes_identically(toy, tmp_path):
         RenaissanceOursES(initial).load_state_dict(optimizer.state_dict())
 
 
-def test_renaissance_ours_steps_with_rank_utilities_on_common_batch(toy):
+def test_renaissance_ours_steps_with_rank_utilities_on_common_batch(toy, make_problem):
     problem = make_problem(toy, models=20)
     initial = flatten_parameters(problem.generator)
     optimizer = build_optimizer("renaissance-ours", initial, seed=5)
@@ -517,7 +512,7 @@ def test_renaissance_ours_steps_with_rank_utilities_on_common_batch(toy):
 # --- sep-CMA ---------------------------------------------------------------------------------
 
 
-def test_sep_cma_is_diagonal_seeded_and_leaves_global_numpy_alone(toy):
+def test_sep_cma_is_diagonal_seeded_and_leaves_global_numpy_alone(toy, make_problem):
     problem = make_problem(toy, models=10)
     initial = flatten_parameters(problem.generator)
     np.random.seed(123)

@@ -20,34 +20,24 @@ from kinetigen.es import (
     train,
 )
 from kinetigen.es.toy import make_toy_setup
-from kinetigen.generator import ConditionEncoder, Generator, flatten_parameters
+from kinetigen.generator import flatten_parameters
 
 TRAIN = ["toy_glucose", "toy_acetate", "toy_succinate"]
 
 
-def conditions_for(setup, names, dim=2):
-    rows = setup.steady_states[setup.steady_states["environment"].isin(TRAIN)]
-    encoder = ConditionEncoder(dim).fit(rows)  # fitted on the training environments only
-    return {name: encoder.transform_tensor(setup.table(name)) for name in names}
+@pytest.fixture
+def build(make_toy_problem):
+    """A toy problem whose condition encoder is always fitted on :data:`TRAIN`."""
+
+    def problem(setup, mode="conditional", seed=0, models=30, hidden=(16,), names=TRAIN, dim=2):
+        return make_toy_problem(
+            setup, names, mode, dim, models, hidden, seed=seed, fit_on=TRAIN
+        )
+
+    return problem
 
 
-def build(setup, mode="conditional", seed=0, models=30, hidden=(16,), names=TRAIN, dim=2):
-    condition_dim = dim if mode == "conditional" else 0
-    conditions = conditions_for(setup, setup.environment_names, dim) if condition_dim else None
-    generator = Generator(
-        setup.lower,
-        setup.upper,
-        latent_dim=3,
-        condition_dim=condition_dim,
-        hidden=hidden,
-        seed=seed,
-    )
-    environments = setup.environments(names, conditions)
-    problem = GeneratorProblem(generator, environments, mode=mode, models_per_member=models)
-    return problem, conditions
-
-
-def test_multi_environment_training_improves_incidence(toy, caplog):
+def test_multi_environment_training_improves_incidence(toy, caplog, build):
     problem, conditions = build(toy)
     initial = flatten_parameters(problem.generator)
     optimizer = build_optimizer("trnes", initial, seed=0)
@@ -88,7 +78,7 @@ def test_multi_environment_training_improves_incidence(toy, caplog):
 
 
 @pytest.mark.parametrize("mode", ["shared", "per-environment"])
-def test_unconditional_modes_train(toy, mode):
+def test_unconditional_modes_train(toy, mode, build):
     # Glucose and succinate admit common Km sets in this toy (glucose and acetate hardly do).
     names = ["toy_glucose", "toy_succinate"] if mode == "shared" else TRAIN[:1]
     problem, _ = build(toy, mode=mode, names=names)
@@ -115,7 +105,7 @@ class Killed(RuntimeError):
 
 
 @pytest.mark.parametrize("method", ["trnes", "renaissance", "renaissance-ours", "sep-cma"])
-def test_kill_and_resume_reproduces_uninterrupted_run(toy, tmp_path, method):
+def test_kill_and_resume_reproduces_uninterrupted_run(toy, tmp_path, method, build):
     def fresh():
         problem, _ = build(toy, seed=2, models=12)
         return problem, build_optimizer(method, flatten_parameters(problem.generator), seed=7)
@@ -167,7 +157,7 @@ def test_kill_and_resume_reproduces_uninterrupted_run(toy, tmp_path, method):
     assert torch.equal(again.weights, straight.weights) and len(again.history) == 8
 
 
-def test_checkpoint_for_other_config_is_ignored(toy, tmp_path, caplog):
+def test_checkpoint_for_other_config_is_ignored(toy, tmp_path, caplog, build):
     checkpoint = tmp_path / "checkpoint.pt"
     problem, _ = build(toy, models=10)
     first = build_optimizer("trnes", flatten_parameters(problem.generator), seed=0)
@@ -179,7 +169,7 @@ def test_checkpoint_for_other_config_is_ignored(toy, tmp_path, caplog):
     assert load_checkpoint(checkpoint)["config_hash"] == "bbbb"
 
 
-def test_stops_at_model_evaluation_budget(toy):
+def test_stops_at_model_evaluation_budget(toy, build):
     problem, _ = build(toy, models=10)
     optimizer = build_optimizer("renaissance", flatten_parameters(problem.generator), seed=0)
     per_generation = 20 * 10 * 3 + 10 * 3
@@ -189,7 +179,7 @@ def test_stops_at_model_evaluation_budget(toy):
     assert result.model_evaluations == result.generations * per_generation
 
 
-def test_evaluate_generator_counts_and_quantiles(toy):
+def test_evaluate_generator_counts_and_quantiles(toy, build):
     problem, conditions = build(toy)
     weights = flatten_parameters(problem.generator)
     environments = toy.environments(TRAIN[:2], conditions)
@@ -252,7 +242,7 @@ def test_build_optimizer_and_config_hash_errors():
     assert config_hash({"a": 1}) != config_hash({"a": 2})
 
 
-def test_trust_region_nes_is_at_least_as_reliable_as_renaissance():
+def test_trust_region_nes_is_at_least_as_reliable_as_renaissance(build):
     """Default toy (6 species, narrow valid bands), equal budgets of 80,000 model evaluations,
     two seeds per method, incidence read on a fixed 200-model monitor batch.
 
@@ -280,7 +270,7 @@ def test_trust_region_nes_is_at_least_as_reliable_as_renaissance():
     assert trnes["final_min_incidence_q25"] >= 0.4
 
 
-def test_monitor_scores_its_own_steady_states_and_budgets_truncate(toy):
+def test_monitor_scores_its_own_steady_states_and_budgets_truncate(toy, build):
     """The benchmark's monitor reads incidence on the monitor problem's steady states (unseen
     ones in the workflow), not the training ones; summaries can read a run at a smaller
     budget as if it had stopped there."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,15 @@ def snakemake(workdir: Path, *args: str, timeout: int = 300) -> subprocess.Compl
         timeout=timeout,
         cwd=workdir,
     )
+
+
+def test_rule_files_share_globals_through_common_smk():
+    """Every top-level name lives in common.smk: no other rule file assigns one, so none reads
+    another's and the include order does not matter."""
+    for path in sorted((REPO / "workflow" / "rules").glob("*.smk")):
+        if path.name != "common.smk":
+            assigned = re.findall(r"^([A-Za-z_]\w*)\s*=", path.read_text(), re.M)
+            assert not assigned, (path.name, assigned)
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
-# Helpers shared by the rule files.
+# Helpers and globals shared by the rule files. Every top-level name that a rule file reads
+# is defined here, so the rule files depend neither on each other nor on their include order.
 from pathlib import Path
+
+from kinetigen.methods import METHODS
 
 ENVIRONMENTS = list(config["environments"])
 
@@ -73,7 +76,6 @@ def bioreactor_config():
     )
 
 
-METHODS = ["trnes", "renaissance", "renaissance-ours", "sep-cma"]
 TRAIN_ENVIRONMENTS = [e for e in ENVIRONMENTS if e not in config["training"]["heldout"]]
 HELDOUT = [e for e in config["training"]["heldout"] if e in ENVIRONMENTS]
 
@@ -94,3 +96,25 @@ TRAINING_INPUT = dict(
     parameters="results/kinetic/parameters.csv",
     attainability=expand("results/envs/{env}/attainability.csv", env=ENVIRONMENTS),
 )
+
+# Training runs of the default target (figures read them all).
+TRAINING_RUNS = expand(
+    "results/training/{method}/seed{seed}",
+    method=config["training"]["methods"],
+    seed=config["training"]["seeds"],
+) + expand(
+    "results/training/per-environment/{env}/seed{seed}",
+    env=HELDOUT if config["training"]["per_environment"] else [],
+    seed=config["training"]["seeds"],
+)
+
+BENCHMARK = config["training"]["benchmark"]
+BENCHMARK_SEEDS = range(BENCHMARK["first_seed"], BENCHMARK["first_seed"] + BENCHMARK["seeds"])
+
+VALIDATION = config["validation"]
+VALIDATED_GENERATOR = (
+    f"results/training/{VALIDATION['method']}/seed{config['training']['seeds'][0]}/generator.pt"
+)
+
+# The paper's figures (rule figures), one PNG each.
+FIGURES = ["thermo", "training", "lambda_max", "km", "perturbation", "transfer", "bioreactor"]

@@ -1,15 +1,3 @@
-FIGURES = ["thermo", "training", "lambda_max", "km", "perturbation", "transfer", "bioreactor"]
-TRAINING_RUNS = expand(
-    "results/training/{method}/seed{seed}",
-    method=config["training"]["methods"],
-    seed=config["training"]["seeds"],
-) + expand(
-    "results/training/per-environment/{env}/seed{seed}",
-    env=HELDOUT if config["training"]["per_environment"] else [],
-    seed=config["training"]["seeds"],
-)
-
-
 rule figures:
     """Every figure of the paper, redrawn from results/ (PNG, with a PDF beside each)."""
     input:

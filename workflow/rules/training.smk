@@ -89,10 +89,6 @@ rule evaluate_generator:
         "../../scripts/evaluate_generator.py"
 
 
-BENCHMARK = config["training"]["benchmark"]
-BENCHMARK_SEEDS = range(BENCHMARK["first_seed"], BENCHMARK["first_seed"] + BENCHMARK["seeds"])
-
-
 rule benchmark_run:
     """One run of the stability benchmark: equal model-evaluation budget for every method,
     the centre scored every generation on a fixed batch so drops are real changes."""

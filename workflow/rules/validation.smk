@@ -1,9 +1,3 @@
-VALIDATION = config["validation"]
-VALIDATED_GENERATOR = (
-    f"results/training/{VALIDATION['method']}/seed{config['training']['seeds'][0]}/generator.pt"
-)
-
-
 rule perturbation_tests:
     """Perturb generated, ORACLE-valid and invalid models; do they return to steady state?"""
     input:

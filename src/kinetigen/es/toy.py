@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,8 @@ import torch
 from torch import Tensor
 
 from kinetigen.columns import FLUX, LNC, column
-from kinetigen.es.problem import Environment
+from kinetigen.es.problem import Environment, GeneratorProblem
+from kinetigen.generator import ConditionEncoder, Generator
 
 DEFAULT_TOY_ENVIRONMENTS = ("toy_glucose", "toy_acetate", "toy_succinate", "toy_pyruvate")
 
@@ -152,3 +154,52 @@ def make_toy_setup(
     lower = torch.full((n_species,), float(ln_km_bounds[0]), dtype=torch.float64)
     upper = torch.full((n_species,), float(ln_km_bounds[1]), dtype=torch.float64)
     return ToySetup(pd.DataFrame(rows), kinetics, thresholds, lower, upper)
+
+
+def toy_problem(
+    setup: ToySetup,
+    names: Sequence[str] | None = None,
+    mode: str = "conditional",
+    condition_dim: int = 2,
+    models_per_member: int = 30,
+    hidden: Sequence[int] = (16,),
+    latent_dim: int = 3,
+    seed: int = 0,
+    fit_on: Sequence[str] | None = None,
+    **problem_options: Any,
+) -> tuple[GeneratorProblem, dict[str, Tensor] | None]:
+    """A :class:`GeneratorProblem` on the toy environments ``names`` (default: the first
+    three; per-environment mode keeps the first only) with a fresh generator (``seed``).
+
+    In conditional mode a :class:`ConditionEncoder` of ``condition_dim`` is fitted on the
+    steady states of ``fit_on`` (default ``names``: the training environments) and every
+    environment's conditions are returned with the problem (None in the other modes).
+    ``problem_options`` go to :class:`GeneratorProblem` (reward options).
+    """
+    names = list(setup.environment_names[:3] if names is None else names)
+    if mode == "per-environment":
+        names = names[:1]
+    dim = condition_dim if mode == "conditional" else 0
+    conditions = None
+    if dim:
+        fitted = setup.steady_states["environment"].isin(list(names if fit_on is None else fit_on))
+        encoder = ConditionEncoder(dim).fit(setup.steady_states[fitted])
+        conditions = {
+            name: encoder.transform_tensor(setup.table(name)) for name in setup.environment_names
+        }
+    generator = Generator(
+        setup.lower,
+        setup.upper,
+        latent_dim=latent_dim,
+        condition_dim=dim,
+        hidden=tuple(hidden),
+        seed=seed,
+    )
+    problem = GeneratorProblem(
+        generator,
+        setup.environments(names, conditions),
+        mode=mode,
+        models_per_member=models_per_member,
+        **problem_options,
+    )
+    return problem, conditions
