@@ -182,15 +182,16 @@ def generator_problem(
     generator: Generator,
     environments: list[Environment],
     training: TrainingSettings,
+    method: str,
     mode: str,
-    models_per_member: int,
 ) -> GeneratorProblem:
-    """The training problem on ``environments`` with the config's reward options."""
+    """The training problem on ``environments`` with the config's reward options and
+    ``method``'s models per member."""
     return GeneratorProblem(
         generator,
         environments,
         mode=mode,
-        models_per_member=models_per_member,
+        models_per_member=training.method(method).models_per_member,
         tie_weight=training.tie_weight,
         tie_breaker=training.tie_breaker,
         tie_scale=training.tie_scale,
@@ -257,19 +258,12 @@ def train_generator(
     environments = kinetic_environments(
         cobra_model, samples, parameters, pairs, config, encoder, threads
     )
-    environments, monitor_environments = (
-        environments[: len(positions)],
-        environments[len(positions) :],
-    )
     generator = new_generator(config, parameters, conditional, seed)
-    method_settings = training.method(method)
-    models = method_settings.models_per_member
-    problem = generator_problem(generator, environments, training, mode, models)
-    monitor_problem = (
-        generator_problem(generator, monitor_environments, training, mode, models)
-        if monitor_environments
-        else None
+    problem, monitor_problem = (
+        generator_problem(generator, part, training, method, mode) if part else None
+        for part in (environments[: len(positions)], environments[len(positions) :])
     )
+    method_settings = training.method(method)
     optimizer = build_optimizer(
         method, flatten_parameters(generator), derive_seed(seed, method), method_settings
     )
@@ -295,16 +289,29 @@ def train_generator(
         monitor_seed=derive_seed(seed, "monitor"),
         monitor_problem=monitor_problem,
     )
-    metadata = {
+    return TrainedGenerator(
+        generator,
+        encoder,
+        result,
+        list(positions),
+        problem.environments,
+        run_metadata(result, method, seed, mode, list(positions)),
+    )
+
+
+def run_metadata(
+    result: TrainingResult, method: str, seed: int, mode: str, train_environments: list[str]
+) -> dict[str, Any]:
+    """What a saved generator records about its training run."""
+    return {
         "method": method,
         "seed": seed,
         "mode": mode,
-        "train_environments": list(positions),
+        "train_environments": train_environments,
         "generations": result.generations,
         "model_evaluations": result.model_evaluations,
         "wall_seconds": result.wall_seconds,
     }
-    return TrainedGenerator(generator, encoder, result, list(positions), environments, metadata)
 
 
 def evaluate_saved(

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 
 import numpy as np
 import pandas as pd
 from scipy.integrate import solve_ivp
 
 from kinetigen.kinetics import KineticModel, NonlinearModel
+from kinetigen.parallel import log_progress, map_tasks
 from kinetigen.validation.ensembles import ModelSet
 
 log = logging.getLogger(__name__)
@@ -149,23 +148,14 @@ def integrate_return(
 # Ensembles
 
 
-def _test_one_model(task: tuple) -> tuple[list[dict], list[dict]]:
-    """All perturbations of one model (one worker task): result rows, and trajectory rows of
-    the first repeat at each magnitude when the task asks for them."""
-    (
-        kinetic_model,
-        group,
-        model_index,
-        position,
-        ln_km,
-        magnitudes,
-        n_perturbations,
-        tolerance,
-        return_time,
-        seed,
-        keep_trajectory,
-    ) = task
-
+def _test_one_model(
+    shared: tuple[KineticModel, list[float], int, float], task: tuple
+) -> tuple[list[dict], list[dict]]:
+    """All perturbations of one model (one worker task; the kinetic model and the test
+    settings come once per worker): result rows, and trajectory rows of the first repeat at
+    each magnitude when the task asks for them."""
+    kinetic_model, magnitudes, n_perturbations, tolerance = shared
+    group, model_index, position, ln_km, return_time, seed, keep_trajectory = task
     nonlinear = NonlinearModel(kinetic_model, int(position), ln_km)
     rng = np.random.default_rng(seed)
     conservation = nonlinear.conservation_matrix
@@ -235,14 +225,10 @@ def perturbation_tests(
             doubling = np.log(2.0) / max(float(kinetic_model.growth_rate[position]), 1e-12)
             tasks.append(
                 (
-                    kinetic_model,
                     model_set.group,
                     i,
                     position,
                     model_set.ln_km[i],
-                    magnitudes,
-                    n_perturbations,
-                    tolerance,
                     return_time_factor * doubling,
                     [seed, len(tasks)],
                     i < trajectory_models,
@@ -255,19 +241,17 @@ def perturbation_tests(
         len(tasks),
         len(magnitudes) * n_perturbations,
     )
-    if processes > 1:
-        with ProcessPoolExecutor(processes, mp_context=get_context("fork")) as pool:
-            results = pool.map(_test_one_model, tasks, chunksize=4)
-            for done, (model_rows, trajectory) in enumerate(results):
-                rows.extend(model_rows)
-                trajectories.extend(trajectory)
-                _progress(done + 1, len(tasks))
-    else:
-        for done, task in enumerate(tasks):
-            model_rows, trajectory = _test_one_model(task)
-            rows.extend(model_rows)
-            trajectories.extend(trajectory)
-            _progress(done + 1, len(tasks))
+    results = map_tasks(
+        _test_one_model,
+        (kinetic_model, magnitudes, n_perturbations, tolerance),
+        tasks,
+        processes,
+        chunksize=4,
+        on_result=lambda done, _: log_progress(log, "perturbation tests:", done, len(tasks)),
+    )
+    for model_rows, trajectory in results:
+        rows.extend(model_rows)
+        trajectories.extend(trajectory)
     table = pd.DataFrame(rows)
     keys = list(zip(table["group"], table["model"], strict=True))
     for column in ("lambda_max", "threshold"):
@@ -279,11 +263,6 @@ def perturbation_tests(
         table[column] = [values[key] for key in keys]
     table["margin"] = table["lambda_max"] / table["threshold"]
     return table, pd.DataFrame(trajectories)
-
-
-def _progress(done: int, total: int) -> None:
-    if done == total or done % max(1, total // 20) == 0:
-        log.info("perturbation tests: %d/%d models done", done, total)
 
 
 # Bins of lambda_max / threshold: valid models lie above 1 (1 = just valid), the
