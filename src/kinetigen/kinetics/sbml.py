@@ -28,7 +28,7 @@ from kinetigen.io import write_text
 from kinetigen.kinetics.nonlinear import NonlinearModel
 from kinetigen.kinetics.screening import oracle_parameter_sets
 from kinetigen.kinetics.settings import KineticsSettings, as_settings
-from kinetigen.kinetics.structure import KineticModel, build_kinetic_model
+from kinetigen.kinetics.structure import KineticModel, RateLaw, build_kinetic_model
 from kinetigen.network import base_id
 
 logger = logging.getLogger(__name__)
@@ -84,9 +84,41 @@ def sbml_document(
     """SBML document of ``model`` at steady state ``steady_state`` (position) with Km
     ``exp(ln_km)`` (mol/L); initial concentrations are the steady state's."""
     nonlinear = NonlinearModel(model, steady_state, ln_km)
-    settings = model.settings
     document = libsbml.SBMLDocument(3, 1)
     sbml = document.createModel()
+    _describe(sbml, model, steady_state, model_id, notes)
+    _add_units(sbml)
+    compartment_ids = _add_compartments(sbml, model)
+    species_ids = _add_species(sbml, model, nonlinear, compartment_ids)
+    km_ids = {}
+    for km_parameter, km in zip(model.parameters, nonlinear.km, strict=True):
+        km_ids[(km_parameter.reaction, km_parameter.metabolite)] = _add_parameter(
+            sbml, sbml_id(km_parameter.name), km, "molar"
+        )
+    state_set = set(model.states)
+    for j, law in enumerate(model.rate_laws):
+        vmax = _add_parameter(
+            sbml, f"Vmax_{sbml_id(law.reaction)}", nonlinear.vmax[j], "molar_per_hour"
+        )
+        numerator, driving, denominator = _rate_terms(
+            sbml, law, nonlinear.ln_keq[j], species_ids, km_ids
+        )
+        first_state = next(m for m in model.reaction_metabolites[j] if m in state_set)
+        volume = compartment_ids[model.compartments[first_state]]
+        sign = "" if law.direction > 0 else "-"
+        formula = f"{sign}{volume} * {vmax} * {numerator}{driving} / {denominator}"
+        _add_reaction(sbml, law, model.reaction_metabolites[j], species_ids, formula)
+    return document
+
+
+def _describe(
+    sbml: libsbml.Model,
+    model: KineticModel,
+    steady_state: int,
+    model_id: str | None,
+    notes: Mapping[str, Any] | None,
+) -> None:
+    """Id, name and notes (environment, steady state, threshold, extra ``notes``)."""
     identifier = sbml_id(model_id or f"{model.environment}_{model.sample_ids[steady_state]}")
     _check(sbml.setId(identifier), "set the model id")
     sbml.setName(f"kinetigen model, environment {model.environment}")
@@ -98,6 +130,9 @@ def sbml_document(
     body = "".join(f"<p>{line}</p>" for line in lines)
     sbml.setNotes(f'<body xmlns="http://www.w3.org/1999/xhtml">{body}</body>')
 
+
+def _add_units(sbml: libsbml.Model) -> None:
+    """Hours for time, mol/L for concentrations: the kinetic model's own units."""
     _unit(sbml, "hour", [(libsbml.UNIT_KIND_SECOND, 1, 3600.0)])
     _unit(sbml, "per_hour", [(libsbml.UNIT_KIND_SECOND, -1, 3600.0)])
     _unit(sbml, "molar", [(libsbml.UNIT_KIND_MOLE, 1, 1.0), (libsbml.UNIT_KIND_LITRE, -1, 1.0)])
@@ -120,6 +155,9 @@ def sbml_document(
     sbml.setExtentUnits("mole")
     sbml.setVolumeUnits("litre")
 
+
+def _add_compartments(sbml: libsbml.Model, model: KineticModel) -> dict[str, str]:
+    """One constant 1-litre compartment per compartment of the model; their SBML ids."""
     compartment_ids = {}
     for compartment in dict.fromkeys(model.compartments.values()):
         sid = sbml_id(compartment, "C_")
@@ -130,7 +168,17 @@ def sbml_document(
         item.setSize(1.0)
         item.setSpatialDimensions(3)
         item.setUnits("litre")
+    return compartment_ids
 
+
+def _add_species(
+    sbml: libsbml.Model,
+    model: KineticModel,
+    nonlinear: NonlinearModel,
+    compartment_ids: Mapping[str, str],
+) -> dict[str, str]:
+    """Every metabolite at its steady-state concentration (boundary and fixed ones constant;
+    H+ from the compartment's pH, water at its molarity); their SBML ids."""
     species_ids: dict[str, str] = {}
     concentration = dict(zip(model.states, nonlinear.x_ref, strict=True))
     concentration.update(zip(model.boundary, nonlinear.boundary_concentration, strict=True))
@@ -144,7 +192,7 @@ def sbml_document(
         if metabolite in concentration:
             value = concentration[metabolite]
         elif base_id(metabolite) == "h":
-            value = 10.0 ** -settings.compartment_pH.get(compartment, 7.0)
+            value = 10.0 ** -model.settings.compartment_pH.get(compartment, 7.0)
         else:
             value = WATER_CONCENTRATION_M
         item = sbml.createSpecies()
@@ -156,73 +204,76 @@ def sbml_document(
         item.setBoundaryCondition(constant)
         item.setConstant(constant)
         item.setSubstanceUnits("mole")
+    return species_ids
 
-    def parameter(pid: str, value: float, units: str) -> str:
-        item = sbml.createParameter()
-        _check(item.setId(pid), f"set parameter id {pid}")
-        item.setValue(float(value))
-        item.setConstant(True)
-        item.setUnits(units)
-        return pid
 
-    km_ids = {}
-    for km_parameter, km in zip(model.parameters, nonlinear.km, strict=True):
-        km_ids[(km_parameter.reaction, km_parameter.metabolite)] = parameter(
-            sbml_id(km_parameter.name), km, "molar"
+def _add_parameter(sbml: libsbml.Model, pid: str, value: float, units: str) -> str:
+    item = sbml.createParameter()
+    _check(item.setId(pid), f"set parameter id {pid}")
+    item.setValue(float(value))
+    item.setConstant(True)
+    item.setUnits(units)
+    return pid
+
+
+def _rate_terms(
+    sbml: libsbml.Model,
+    law: RateLaw,
+    ln_keq: float,
+    species_ids: Mapping[str, str],
+    km_ids: Mapping[tuple[str, str], str],
+) -> tuple[str, str, str]:
+    """Numerator, driving force and denominator of ``law``'s formula (adds its Keq)."""
+
+    def saturation(metabolite: str) -> str:
+        return f"({species_ids[metabolite]} / {km_ids[(law.reaction, metabolite)]})"
+
+    def polynomial(metabolite: str, exponent: int) -> str:
+        u = saturation(metabolite)
+        return "(" + " + ".join(["1"] + [_power(u, k) for k in range(1, exponent + 1)]) + ")"
+
+    numerator = " * ".join(_power(saturation(m), n) for m, n in law.substrates) or "1"
+    substrate_side = " * ".join(polynomial(m, n) for m, n in law.substrates) or "1"
+    if not law.reversible:
+        return numerator, "", f"({substrate_side})"
+    keq = _add_parameter(
+        sbml, f"Keq_{sbml_id(law.reaction)}", math.exp(ln_keq), "dimensionless"
+    )
+    product_side = " * ".join(polynomial(m, n) for m, n in law.products) or "1"
+    products = [(m, c) for m, c in law.thermodynamic if c > 0]
+    reactants = [(m, -c) for m, c in law.thermodynamic if c < 0]
+    top = " * ".join(_power(species_ids[m], c) for m, c in products) or "1"
+    bottom = " * ".join(_power(species_ids[m], c) for m, c in reactants) or "1"
+    quotient = f"(({top}) / ({bottom}))"
+    gamma = f"{quotient} / {keq}" if law.direction > 0 else f"{keq} / {quotient}"
+    return numerator, f" * (1 - {gamma})", f"({substrate_side} + {product_side} - 1)"
+
+
+def _add_reaction(
+    sbml: libsbml.Model,
+    law: RateLaw,
+    metabolites: Mapping[str, float],
+    species_ids: Mapping[str, str],
+    formula: str,
+) -> None:
+    """The reaction with its stoichiometry and the rate law ``formula``."""
+    rid = sbml_id(law.reaction, "R_")
+    reaction = sbml.createReaction()
+    _check(reaction.setId(rid), f"set reaction id {rid}")
+    reaction.setReversible(law.reversible)
+    reaction.setFast(False)
+    for metabolite, coefficient in metabolites.items():
+        reference = reaction.createReactant() if coefficient < 0 else reaction.createProduct()
+        reference.setSpecies(species_ids[metabolite])
+        reference.setStoichiometry(abs(coefficient))
+        reference.setConstant(True)
+    math_ast = libsbml.parseL3Formula(formula)
+    if math_ast is None:
+        raise SBMLExportError(
+            f"reaction {law.reaction!r}: cannot parse rate law: {libsbml.getLastParseL3Error()}"
         )
-
-    state_set = set(model.states)
-    for j, law in enumerate(model.rate_laws):
-        rid = sbml_id(law.reaction, "R_")
-        vmax = parameter(f"Vmax_{sbml_id(law.reaction)}", nonlinear.vmax[j], "molar_per_hour")
-
-        def saturation(metabolite: str, law_reaction: str = law.reaction) -> str:
-            return f"({species_ids[metabolite]} / {km_ids[(law_reaction, metabolite)]})"
-
-        def polynomial(metabolite: str, exponent: int) -> str:
-            u = saturation(metabolite)
-            return "(" + " + ".join(["1"] + [_power(u, k) for k in range(1, exponent + 1)]) + ")"
-
-        numerator = " * ".join(_power(saturation(m), n) for m, n in law.substrates) or "1"
-        substrate_side = " * ".join(polynomial(m, n) for m, n in law.substrates) or "1"
-        if law.reversible:
-            keq = parameter(
-                f"Keq_{sbml_id(law.reaction)}", math.exp(nonlinear.ln_keq[j]), "dimensionless"
-            )
-            product_side = " * ".join(polynomial(m, n) for m, n in law.products) or "1"
-            denominator = f"({substrate_side} + {product_side} - 1)"
-            products = [(m, c) for m, c in law.thermodynamic if c > 0]
-            reactants = [(m, -c) for m, c in law.thermodynamic if c < 0]
-            top = " * ".join(_power(species_ids[m], c) for m, c in products) or "1"
-            bottom = " * ".join(_power(species_ids[m], c) for m, c in reactants) or "1"
-            quotient = f"(({top}) / ({bottom}))"
-            gamma = f"{quotient} / {keq}" if law.direction > 0 else f"{keq} / {quotient}"
-            driving = f" * (1 - {gamma})"
-        else:
-            denominator = f"({substrate_side})"
-            driving = ""
-        first_state = next(m for m in model.reaction_metabolites[j] if m in state_set)
-        volume = compartment_ids[model.compartments[first_state]]
-        sign = "" if law.direction > 0 else "-"
-        formula = f"{sign}{volume} * {vmax} * {numerator}{driving} / {denominator}"
-
-        reaction = sbml.createReaction()
-        _check(reaction.setId(rid), f"set reaction id {rid}")
-        reaction.setReversible(law.reversible)
-        reaction.setFast(False)
-        for metabolite, coefficient in model.reaction_metabolites[j].items():
-            reference = reaction.createReactant() if coefficient < 0 else reaction.createProduct()
-            reference.setSpecies(species_ids[metabolite])
-            reference.setStoichiometry(abs(coefficient))
-            reference.setConstant(True)
-        math_ast = libsbml.parseL3Formula(formula)
-        if math_ast is None:
-            raise SBMLExportError(
-                f"reaction {law.reaction!r}: cannot parse rate law: {libsbml.getLastParseL3Error()}"
-            )
-        kinetic_law = reaction.createKineticLaw()
-        _check(kinetic_law.setMath(math_ast), f"set the rate law of {law.reaction}")
-    return document
+    kinetic_law = reaction.createKineticLaw()
+    _check(kinetic_law.setMath(math_ast), f"set the rate law of {law.reaction}")
 
 
 def sbml_string(

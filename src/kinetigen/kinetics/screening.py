@@ -54,6 +54,50 @@ def _cma_seed(seed: int, position: int) -> int:
     return int(state % (2**31 - 2)) + 1
 
 
+def _search_steady_state(
+    model: KineticModel,
+    evaluator: BatchedJacobian,
+    position: int,
+    seed: int,
+    bounds: tuple[np.ndarray, np.ndarray] | None,
+    max_evaluations: int,
+    popsize: int | None,
+    sigma0: float,
+) -> tuple[float, int]:
+    """One separable CMA-ES run over the logit saturations of steady state ``position``:
+    the best finite lambda_max found (inf if none) and the models evaluated."""
+    ln_x = model.ln_concentration[position, model.layout.param_metabolite]
+    options: dict[str, Any] = {
+        "CMA_diagonal": True,
+        "seed": _cma_seed(seed, position),
+        "maxfevals": max_evaluations,
+        "verbose": -9,
+        "verb_log": 0,
+        "verb_disp": 0,
+    }
+    if popsize is not None:
+        options["popsize"] = popsize
+    x0 = np.zeros(len(ln_x))
+    if bounds is not None:
+        low, high = ln_x - bounds[1], ln_x - bounds[0]
+        x0 = np.where((x0 < low) | (x0 > high), 0.5 * (low + high), x0)
+        options["bounds"] = [low.tolist(), high.tolist()]
+    strategy = cma.CMAEvolutionStrategy(x0, sigma0, options)
+    best = math.inf
+    evaluations = 0
+    while not strategy.stop():
+        candidates = strategy.ask()
+        ln_km = ln_x[None, :] - np.asarray(candidates)
+        lambda_max = evaluator.lambda_max(ln_km, position).cpu().numpy()
+        evaluations += len(candidates)
+        if np.isfinite(lambda_max).any():
+            best = min(best, float(lambda_max[np.isfinite(lambda_max)].min()))
+        strategy.tell(
+            candidates, np.where(np.isfinite(lambda_max), lambda_max, INVALID_PENALTY).tolist()
+        )
+    return best, evaluations
+
+
 def attainability_search(
     model: KineticModel,
     positions: Sequence[int],
@@ -76,39 +120,12 @@ def attainability_search(
     from the per-steady-state seed derived from ``seed``.
     """
     evaluator = BatchedJacobian(model, device=device)
-    layout = model.layout
     rows = []
     for count, position in enumerate(positions, start=1):
         start = time.perf_counter()
-        ln_x = model.ln_concentration[position, layout.param_metabolite]
-        options: dict[str, Any] = {
-            "CMA_diagonal": True,
-            "seed": _cma_seed(seed, int(position)),
-            "maxfevals": max_evaluations,
-            "verbose": -9,
-            "verb_log": 0,
-            "verb_disp": 0,
-        }
-        if popsize is not None:
-            options["popsize"] = popsize
-        x0 = np.zeros(len(ln_x))
-        if bounds is not None:
-            low, high = ln_x - bounds[1], ln_x - bounds[0]
-            x0 = np.where((x0 < low) | (x0 > high), 0.5 * (low + high), x0)
-            options["bounds"] = [low.tolist(), high.tolist()]
-        strategy = cma.CMAEvolutionStrategy(x0, sigma0, options)
-        best = math.inf
-        evaluations = 0
-        while not strategy.stop():
-            candidates = strategy.ask()
-            ln_km = ln_x[None, :] - np.asarray(candidates)
-            lambda_max = evaluator.lambda_max(ln_km, position).cpu().numpy()
-            evaluations += len(candidates)
-            if np.isfinite(lambda_max).any():
-                best = min(best, float(lambda_max[np.isfinite(lambda_max)].min()))
-            strategy.tell(
-                candidates, np.where(np.isfinite(lambda_max), lambda_max, INVALID_PENALTY).tolist()
-            )
+        best, evaluations = _search_steady_state(
+            model, evaluator, int(position), seed, bounds, max_evaluations, popsize, sigma0
+        )
         seconds = time.perf_counter() - start
         threshold = float(model.threshold[position])
         rows.append(

@@ -340,144 +340,20 @@ def build_kinetic_model(
         Name used in messages and outputs.
     """
     settings = as_settings(config)
-    if len(samples) == 0:
-        raise KineticModelError(f"environment {environment!r}: no steady states given")
-    if settings.biomass_reaction not in cobra_model.reactions:
-        raise config_error(
-            "biomass_reaction",
-            f"{settings.biomass_reaction!r} is not a reaction of the model",
-            KineticModelError,
-        )
-    boundary_reactions = {reaction.id for reaction in cobra_model.boundary}
-    missing = [r.id for r in cobra_model.reactions if FLUX_PREFIX + r.id not in samples]
-    if missing:
-        raise KineticModelError(
-            f"environment {environment!r}: steady states lack flux columns for {missing[:5]}"
-            + (" ..." if len(missing) > 5 else "")
-        )
-
-    laws: list[RateLaw] = []
-    active_fluxes: list[np.ndarray] = []
-    dg_columns: list[np.ndarray] = []
-    skipped: list[str] = []
-    irreversible_no_data: list[str] = []
-    for reaction in cobra_model.reactions:
-        if reaction.id in boundary_reactions:
-            continue
-        flux = _column(samples, FLUX_PREFIX + reaction.id)
-        if not np.all(np.isfinite(flux)):
-            raise KineticModelError(
-                f"environment {environment!r}: non-finite flux of reaction {reaction.id!r}"
-            )
-        signs = np.where(np.abs(flux) > settings.active_flux_tol, np.sign(flux), 0.0)
-        if np.any(signs != signs[0]):
-            raise KineticModelError(
-                f"environment {environment!r}: steady states disagree on the direction of "
-                f"reaction {reaction.id!r} (one directionality profile per environment)"
-            )
-        direction = int(signs[0])
-        if direction == 0:
-            continue
-        if not any(
-            is_state_metabolite(m, settings) for m in reaction.metabolites
-        ):
-            skipped.append(reaction.id)  # changes no state (e.g. water transport)
-            continue
-        biomass = reaction.id == settings.biomass_reaction
-        dg = (
-            _column(samples, DG_PREFIX + reaction.id)
-            if DG_PREFIX + reaction.id in samples and not biomass
-            else np.full(len(samples), np.nan)
-        )
-        if np.all(np.isnan(dg)):
-            reversible = False
-            if not biomass:
-                irreversible_no_data.append(reaction.id)
-        elif np.any(~np.isfinite(dg)):
-            raise KineticModelError(
-                f"environment {environment!r}: dG of reaction {reaction.id!r} is missing or "
-                "non-finite in some steady states"
-            )
-        else:
-            reversible = True
-            wrong = np.flatnonzero(direction * dg >= 0)
-            if len(wrong):
-                sample = samples.index[wrong[0]]
-                raise KineticModelError(
-                    f"environment {environment!r}, steady state {sample!r}: reaction "
-                    f"{reaction.id!r} carries flux {direction:+d} but dG = {dg[wrong[0]]:.4g} "
-                    "kJ/mol (second law violated)"
-                )
-        laws.append(_rate_law(reaction, direction, reversible, biomass, settings))
-        active_fluxes.append(flux)
-        dg_columns.append(dg)
-    if not laws:
-        raise KineticModelError(f"environment {environment!r}: no active reactions")
-    if skipped:
-        logger.info("%s: active reactions that change no state, left out: %s", environment, skipped)
-    if irreversible_no_data:
-        logger.info(
-            "%s: active reactions without dG data, irreversible in their flux direction: %s",
-            environment,
-            irreversible_no_data,
-        )
-
+    _check_samples(cobra_model, samples, settings, environment)
+    laws, active_fluxes, dg_columns = _active_reactions(cobra_model, samples, settings, environment)
     # Metabolites of the kept reactions, in model order.
     used = {m.id for law in laws for m in cobra_model.reactions.get_by_id(law.reaction).metabolites}
-    states, boundary, fixed = [], [], []
-    for metabolite in cobra_model.metabolites:
-        if metabolite.id not in used:
-            continue
-        if is_water_or_proton(metabolite):
-            fixed.append(metabolite.id)
-        elif not is_state_metabolite(metabolite, settings):
-            boundary.append(metabolite.id)
-        else:
-            states.append(metabolite.id)
+    states, boundary, fixed = _partition_metabolites(cobra_model, used, settings)
     metabolites = states + boundary
-    missing = [m for m in metabolites if LNC_PREFIX + m not in samples]
-    if missing:
-        raise KineticModelError(
-            f"environment {environment!r}: steady states lack ln-concentration columns for "
-            f"{missing[:5]}" + (" ..." if len(missing) > 5 else "")
-        )
-    ln_concentration = np.column_stack([_column(samples, LNC_PREFIX + m) for m in metabolites])
-    bad = np.flatnonzero(~np.isfinite(ln_concentration).all(axis=0))
-    if len(bad):
-        raise KineticModelError(
-            f"environment {environment!r}: non-finite ln concentration of {metabolites[bad[0]]!r}"
-        )
-
+    ln_concentration = _ln_concentrations(samples, metabolites, environment)
     index = {m: i for i, m in enumerate(metabolites)}
     state_index = {m: i for i, m in enumerate(states)}
     reaction_objects = [cobra_model.reactions.get_by_id(law.reaction) for law in laws]
-    stoichiometry = np.zeros((len(states), len(laws)))
-    for j, reaction in enumerate(reaction_objects):
-        for metabolite, coefficient in reaction.metabolites.items():
-            if metabolite.id in state_index:
-                stoichiometry[state_index[metabolite.id], j] = coefficient
-
+    stoichiometry = _state_stoichiometry(reaction_objects, state_index)
     parameters, layout = _layout(laws, reaction_objects, index, state_index)
-
-    flux = np.column_stack(active_fluxes) * settings.flux_to_molar_rate
     dg = np.column_stack(dg_columns)
-    ln_keq = np.full_like(dg, np.nan)
-    for j, law in enumerate(laws):
-        if law.reversible:
-            ln_q = sum(c * ln_concentration[:, index[m]] for m, c in law.thermodynamic)
-            ln_keq[:, j] = ln_q - dg[:, j] / settings.rt
-
-    biomass_flux = _column(samples, FLUX_PREFIX + settings.biomass_reaction)
-    growth_rate = np.where(np.abs(biomass_flux) > settings.active_flux_tol, biomass_flux, 0.0)
-    if np.any(growth_rate <= 0):
-        logger.warning(
-            "%s: biomass reaction %s carries no positive flux in some steady states; their "
-            "threshold uses growth rate 0",
-            environment,
-            settings.biomass_reaction,
-        )
-        growth_rate = np.maximum(growth_rate, 0.0)
-
+    growth_rate = _growth_rates(samples, settings, environment)
     independent, dependent, link = conservation_analysis(stoichiometry)
     model = KineticModel(
         environment=environment,
@@ -499,9 +375,9 @@ def build_kinetic_model(
         link=link,
         sample_ids=list(samples.index),
         ln_concentration=ln_concentration,
-        flux=flux,
+        flux=np.column_stack(active_fluxes) * settings.flux_to_molar_rate,
         dg=dg,
-        ln_keq=ln_keq,
+        ln_keq=_ln_keq(laws, dg, ln_concentration, index, settings.rt),
         growth_rate=growth_rate,
         threshold=validity_threshold(growth_rate, settings),
     )
@@ -509,6 +385,198 @@ def build_kinetic_model(
     _check_structure(model)
     logger.info("%s: kinetic model %s", environment, model.sizes())
     return model
+
+
+def _first_few(ids: Sequence[str]) -> str:
+    return f"{list(ids[:5])}" + (" ..." if len(ids) > 5 else "")
+
+
+def _check_samples(
+    cobra_model: cobra.Model, samples: pd.DataFrame, settings: KineticsSettings, environment: str
+) -> None:
+    """Steady states given, the biomass reaction known, a flux column for every reaction."""
+    if len(samples) == 0:
+        raise KineticModelError(f"environment {environment!r}: no steady states given")
+    if settings.biomass_reaction not in cobra_model.reactions:
+        raise config_error(
+            "biomass_reaction",
+            f"{settings.biomass_reaction!r} is not a reaction of the model",
+            KineticModelError,
+        )
+    missing = [r.id for r in cobra_model.reactions if FLUX_PREFIX + r.id not in samples]
+    if missing:
+        raise KineticModelError(
+            f"environment {environment!r}: steady states lack flux columns for "
+            + _first_few(missing)
+        )
+
+
+def _active_reactions(
+    cobra_model: cobra.Model, samples: pd.DataFrame, settings: KineticsSettings, environment: str
+) -> tuple[list[RateLaw], list[np.ndarray], list[np.ndarray]]:
+    """Rate law, flux column (mmol/gDW/h) and dG column (kJ/mol; NaN without data) of every
+    active non-boundary reaction that changes a state, in model order."""
+    boundary_reactions = {reaction.id for reaction in cobra_model.boundary}
+    laws: list[RateLaw] = []
+    active_fluxes: list[np.ndarray] = []
+    dg_columns: list[np.ndarray] = []
+    skipped: list[str] = []
+    irreversible_no_data: list[str] = []
+    for reaction in cobra_model.reactions:
+        if reaction.id in boundary_reactions:
+            continue
+        flux = _column(samples, FLUX_PREFIX + reaction.id)
+        direction = _flux_direction(reaction.id, flux, settings, environment)
+        if direction == 0:
+            continue
+        if not any(is_state_metabolite(m, settings) for m in reaction.metabolites):
+            skipped.append(reaction.id)  # changes no state (e.g. water transport)
+            continue
+        biomass = reaction.id == settings.biomass_reaction
+        dg = (
+            _column(samples, DG_PREFIX + reaction.id)
+            if DG_PREFIX + reaction.id in samples and not biomass
+            else np.full(len(samples), np.nan)
+        )
+        reversible = _has_energies(reaction.id, direction, dg, samples, environment)
+        if not reversible and not biomass:
+            irreversible_no_data.append(reaction.id)
+        laws.append(_rate_law(reaction, direction, reversible, biomass, settings))
+        active_fluxes.append(flux)
+        dg_columns.append(dg)
+    if not laws:
+        raise KineticModelError(f"environment {environment!r}: no active reactions")
+    if skipped:
+        logger.info("%s: active reactions that change no state, left out: %s", environment, skipped)
+    if irreversible_no_data:
+        logger.info(
+            "%s: active reactions without dG data, irreversible in their flux direction: %s",
+            environment,
+            irreversible_no_data,
+        )
+    return laws, active_fluxes, dg_columns
+
+
+def _flux_direction(
+    reaction: str, flux: np.ndarray, settings: KineticsSettings, environment: str
+) -> int:
+    """+1, -1 or 0 (inactive): the one direction of ``reaction`` in every steady state."""
+    if not np.all(np.isfinite(flux)):
+        raise KineticModelError(
+            f"environment {environment!r}: non-finite flux of reaction {reaction!r}"
+        )
+    signs = np.where(np.abs(flux) > settings.active_flux_tol, np.sign(flux), 0.0)
+    if np.any(signs != signs[0]):
+        raise KineticModelError(
+            f"environment {environment!r}: steady states disagree on the direction of "
+            f"reaction {reaction!r} (one directionality profile per environment)"
+        )
+    return int(signs[0])
+
+
+def _has_energies(
+    reaction: str, direction: int, dg: np.ndarray, samples: pd.DataFrame, environment: str
+) -> bool:
+    """Whether ``reaction`` has dG in every steady state (then it is reversible), checked
+    against its flux direction (second law); False when it has none."""
+    if np.all(np.isnan(dg)):
+        return False
+    if np.any(~np.isfinite(dg)):
+        raise KineticModelError(
+            f"environment {environment!r}: dG of reaction {reaction!r} is missing or "
+            "non-finite in some steady states"
+        )
+    wrong = np.flatnonzero(direction * dg >= 0)
+    if len(wrong):
+        sample = samples.index[wrong[0]]
+        raise KineticModelError(
+            f"environment {environment!r}, steady state {sample!r}: reaction "
+            f"{reaction!r} carries flux {direction:+d} but dG = {dg[wrong[0]]:.4g} "
+            "kJ/mol (second law violated)"
+        )
+    return True
+
+
+def _partition_metabolites(
+    cobra_model: cobra.Model, used: set[str], settings: KineticsSettings
+) -> tuple[list[str], list[str], list[str]]:
+    """States, boundary (constant) and fixed (H2O, H+) metabolites among ``used``."""
+    states, boundary, fixed = [], [], []
+    for metabolite in cobra_model.metabolites:
+        if metabolite.id not in used:
+            continue
+        if is_water_or_proton(metabolite):
+            fixed.append(metabolite.id)
+        elif not is_state_metabolite(metabolite, settings):
+            boundary.append(metabolite.id)
+        else:
+            states.append(metabolite.id)
+    return states, boundary, fixed
+
+
+def _ln_concentrations(
+    samples: pd.DataFrame, metabolites: Sequence[str], environment: str
+) -> np.ndarray:
+    """[steady states, metabolites] ln concentrations (ln mol/L), all finite."""
+    missing = [m for m in metabolites if LNC_PREFIX + m not in samples]
+    if missing:
+        raise KineticModelError(
+            f"environment {environment!r}: steady states lack ln-concentration columns for "
+            + _first_few(missing)
+        )
+    ln_concentration = np.column_stack([_column(samples, LNC_PREFIX + m) for m in metabolites])
+    bad = np.flatnonzero(~np.isfinite(ln_concentration).all(axis=0))
+    if len(bad):
+        raise KineticModelError(
+            f"environment {environment!r}: non-finite ln concentration of {metabolites[bad[0]]!r}"
+        )
+    return ln_concentration
+
+
+def _state_stoichiometry(
+    reactions: Sequence[cobra.Reaction], state_index: Mapping[str, int]
+) -> np.ndarray:
+    """N [states, reactions] of the kept reactions."""
+    stoichiometry = np.zeros((len(state_index), len(reactions)))
+    for j, reaction in enumerate(reactions):
+        for metabolite, coefficient in reaction.metabolites.items():
+            if metabolite.id in state_index:
+                stoichiometry[state_index[metabolite.id], j] = coefficient
+    return stoichiometry
+
+
+def _ln_keq(
+    laws: Sequence[RateLaw],
+    dg: np.ndarray,
+    ln_concentration: np.ndarray,
+    index: Mapping[str, int],
+    rt: float,
+) -> np.ndarray:
+    """ln Keq per steady state and reaction, so that exp(dG/RT) = Q/Keq holds at every sample
+    (NaN for irreversible laws)."""
+    ln_keq = np.full_like(dg, np.nan)
+    for j, law in enumerate(laws):
+        if law.reversible:
+            ln_q = sum(c * ln_concentration[:, index[m]] for m, c in law.thermodynamic)
+            ln_keq[:, j] = ln_q - dg[:, j] / rt
+    return ln_keq
+
+
+def _growth_rates(
+    samples: pd.DataFrame, settings: KineticsSettings, environment: str
+) -> np.ndarray:
+    """The biomass flux of every steady state (1/h), zero where it is not positive."""
+    biomass_flux = _column(samples, FLUX_PREFIX + settings.biomass_reaction)
+    growth_rate = np.where(np.abs(biomass_flux) > settings.active_flux_tol, biomass_flux, 0.0)
+    if np.any(growth_rate <= 0):
+        logger.warning(
+            "%s: biomass reaction %s carries no positive flux in some steady states; their "
+            "threshold uses growth rate 0",
+            environment,
+            settings.biomass_reaction,
+        )
+        growth_rate = np.maximum(growth_rate, 0.0)
+    return growth_rate
 
 
 def _layout(

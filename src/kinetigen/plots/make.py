@@ -33,10 +33,7 @@ def _run_of(path: str) -> tuple[str, str]:
     """results/training/{method}/seed{seed}/file or .../per-environment/{env}/seed{s}/file."""
     parts = Path(path).parts
     index = parts.index("training")
-    kind = parts[index + 1]
-    if kind == "per-environment":
-        return kind, parts[index + 2]
-    return kind, parts[index + 2]
+    return parts[index + 1], parts[index + 2]
 
 
 def km_saturation_values(
@@ -96,25 +93,14 @@ def make_figures(
     ``validation``: the run's ``tolerance`` and ``return_time_factor``, named in the
     perturbation figure's title, and ``bioreactor_environment``, named in the bioreactor
     figure's title."""
+    validation = validation or {}
     variability = {_env_of(p): pd.read_csv(p) for p in inputs["variability"]}
     save_figure(plot_dg_ranges(variability), outputs["thermo"])
-
-    histories: dict[str, list[pd.DataFrame]] = {}
-    for path in inputs["histories"]:
-        kind, _ = _run_of(path)
-        if kind != "per-environment":
-            histories.setdefault(kind, []).append(pd.read_csv(path))
-    save_figure(plot_training_curves(histories), outputs["training"])
-
-    oracle = {_env_of(p): pd.read_csv(p)["lambda_max"].to_numpy(float) for p in inputs["oracle"]}
-    generated, thresholds = {}, {}
-    for path in inputs["models"]:
-        models = pd.read_csv(path)
-        sampled = models[models["group"] == "sampled"]
-        generated[_env_of(path)] = sampled["lambda_max"].to_numpy(float)
-        thresholds[_env_of(path)] = float(models["threshold"].median())
-    save_figure(plot_lambda_distributions(generated, oracle, thresholds), outputs["lambda_max"])
-
+    save_figure(plot_training_curves(training_histories(inputs["histories"])), outputs["training"])
+    save_figure(
+        plot_lambda_distributions(*lambda_max_values(inputs["models"], inputs["oracle"])),
+        outputs["lambda_max"],
+    )
     km_space = pd.read_csv(inputs["km_space"])
     km_bounds = (
         float(np.exp(km_space["ln_km_lower"].min())),
@@ -122,29 +108,74 @@ def make_figures(
     )
     values = pd.concat([km_saturation_values(p) for p in inputs["parameters"]], ignore_index=True)
     save_figure(plot_km_saturation(values, km_bounds), outputs["km"])
-
-    returns = []
-    for path in inputs["perturbation"]:
-        table = pd.read_csv(path)
-        fractions = table.groupby(["group", "magnitude"])["returned"].mean().reset_index()
-        returns.append(
-            fractions.rename(columns={"returned": "fraction_returned"}).assign(env=_env_of(path))
-        )
-    validation = validation or {}
     trajectories = [pd.read_csv(p).assign(env=_env_of(p)) for p in inputs.get("trajectories", [])]
     trajectories = [t for t in trajectories if not t.empty]
     save_figure(
         plot_return_fractions(
-            pd.concat(returns),
+            return_fractions(inputs["perturbation"]),
             validation.get("tolerance"),
             validation.get("return_time_factor"),
             pd.concat(trajectories, ignore_index=True) if trajectories else None,
         ),
         outputs["perturbation"],
     )
+    transfer = transfer_table(inputs["incidence"], inputs["oracle_summaries"])
+    save_figure(plot_transfer_matrix(transfer), outputs["transfer"])
+    courses = pd.read_csv(inputs["bioreactor"])
+    substrates = pd.read_csv(inputs["bioreactor_summary"])["substrate"].dropna()
+    substrate = str(substrates.mode().iloc[0]) if len(substrates) else None
+    save_figure(
+        plot_bioreactor(
+            courses,
+            bioreactor_panels(courses, substrate),
+            validation.get("bioreactor_environment"),
+        ),
+        outputs["bioreactor"],
+    )
 
+
+def training_histories(paths: Sequence[str]) -> dict[str, list[pd.DataFrame]]:
+    """History tables per method (per-environment runs left out: other environments)."""
+    histories: dict[str, list[pd.DataFrame]] = {}
+    for path in paths:
+        kind, _ = _run_of(path)
+        if kind != "per-environment":
+            histories.setdefault(kind, []).append(pd.read_csv(path))
+    return histories
+
+
+def lambda_max_values(
+    model_paths: Sequence[str], oracle_paths: Sequence[str]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, float]]:
+    """Per environment: lambda_max of the unfiltered generated batch, of the ORACLE draws,
+    and the median validity threshold."""
+    oracle = {_env_of(p): pd.read_csv(p)["lambda_max"].to_numpy(float) for p in oracle_paths}
+    generated, thresholds = {}, {}
+    for path in model_paths:
+        models = pd.read_csv(path)
+        sampled = models[models["group"] == "sampled"]
+        generated[_env_of(path)] = sampled["lambda_max"].to_numpy(float)
+        thresholds[_env_of(path)] = float(models["threshold"].median())
+    return generated, oracle, thresholds
+
+
+def return_fractions(paths: Sequence[str]) -> pd.DataFrame:
+    """Fraction of perturbations returned per environment, group and magnitude."""
+    returns = []
+    for path in paths:
+        table = pd.read_csv(path)
+        fractions = table.groupby(["group", "magnitude"])["returned"].mean().reset_index()
+        returns.append(
+            fractions.rename(columns={"returned": "fraction_returned"}).assign(env=_env_of(path))
+        )
+    return pd.concat(returns)
+
+
+def transfer_table(incidence_paths: Sequence[str], oracle_summaries: Sequence[str]) -> pd.DataFrame:
+    """Incidence per environment and kind of run (generators on unseen and in-sample steady
+    states, ORACLE), with each environment's split (train or heldout)."""
     rows = []
-    for path in inputs["incidence"]:
+    for path in incidence_paths:
         kind, detail = _run_of(path)
         table = pd.read_csv(path)
         table = table[~table["env"].astype(str).str.startswith("all:")]
@@ -161,7 +192,7 @@ def make_figures(
             }
             for r in table.itertuples()
         ]
-    for path in inputs["oracle_summaries"]:
+    for path in oracle_summaries:
         summary = json.loads(Path(path).read_text())
         rows.append(
             {
@@ -174,16 +205,4 @@ def make_figures(
     transfer = pd.DataFrame(rows)
     splits = transfer.dropna(subset=["split"]).drop_duplicates("env").set_index("env")["split"]
     transfer["split"] = transfer["env"].map(splits).fillna("?")
-    save_figure(plot_transfer_matrix(transfer), outputs["transfer"])
-
-    courses = pd.read_csv(inputs["bioreactor"])
-    substrates = pd.read_csv(inputs["bioreactor_summary"])["substrate"].dropna()
-    substrate = str(substrates.mode().iloc[0]) if len(substrates) else None
-    save_figure(
-        plot_bioreactor(
-            courses,
-            bioreactor_panels(courses, substrate),
-            validation.get("bioreactor_environment"),
-        ),
-        outputs["bioreactor"],
-    )
+    return transfer
