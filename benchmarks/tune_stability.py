@@ -29,7 +29,7 @@ import yaml
 from snakemake.utils import update_config
 
 from kinetigen.config import validate_config
-from kinetigen.es.kinetic import read_environment_tables, train_generator
+from kinetigen.es.kinetic import TrainingInputs, train_generator
 from kinetigen.es.stability import stability_runs
 from kinetigen.io import write_csv
 from kinetigen.network import load_network
@@ -59,16 +59,15 @@ def run_one(task: tuple) -> pd.DataFrame:
     config["training"][method].update(options)
     environments = list(config["environments"])
     train_names = [e for e in environments if e not in config["training"]["heldout"]]
-    samples, attainability = read_environment_tables(
+    inputs = TrainingInputs.read(
+        load_network(config["model"], solver=config["solver"]),
         environments,
         [results / "envs" / e / "steady_states.parquet" for e in environments],
+        results / "kinetic" / "parameters.csv",
         [results / "envs" / e / "attainability.csv" for e in environments],
     )
     trained = train_generator(
-        load_network(config["model"], solver=config["solver"]),
-        samples,
-        pd.read_csv(results / "kinetic" / "parameters.csv"),
-        attainability,
+        inputs,
         {key: config[key] for key in ("physiology", "biomass_reaction", "kinetics")}
         | {"generator": config["generator"], "training": config["training"]},
         method=method,

@@ -1,9 +1,8 @@
 """Snakemake script: incidence of a trained generator on a fresh latent batch."""
 
-import pandas as pd
 import torch
 
-from kinetigen.es.kinetic import evaluate_saved, read_environment_tables
+from kinetigen.es.kinetic import TrainingInputs, evaluate_saved
 from kinetigen.io import write_csv
 from kinetigen.logs import setup_logging
 from kinetigen.network import load_network
@@ -14,14 +13,15 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(smk.log[0])
 torch.set_num_threads(1)  # tiny tensors; the Jacobians' eigenvalues use smk.threads
 params = smk.params
-samples, attainability = read_environment_tables(
-    params.environments, smk.input.samples, smk.input.attainability
+inputs = TrainingInputs.read(
+    load_network(params.model, solver=params.solver),
+    params.environments,
+    smk.input.samples,
+    smk.input.parameters,
+    smk.input.attainability,
 )
 incidence = evaluate_saved(
-    load_network(params.model, solver=params.solver),
-    samples,
-    pd.read_csv(smk.input.parameters),
-    attainability,
+    inputs,
     WorkflowSettings.from_config(params.config),
     smk.input.generator,
     heldout_names=params.heldout,

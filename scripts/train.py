@@ -2,10 +2,9 @@
 
 from pathlib import Path
 
-import pandas as pd
 import torch
 
-from kinetigen.es.kinetic import read_environment_tables, train_generator
+from kinetigen.es.kinetic import TrainingInputs, train_generator
 from kinetigen.generator import save_generator
 from kinetigen.io import write_csv
 from kinetigen.logs import setup_logging
@@ -17,15 +16,16 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(smk.log[0])
 torch.set_num_threads(1)  # tiny tensors; the Jacobians' eigenvalues use smk.threads
 params = smk.params
-samples, attainability = read_environment_tables(
-    params.environments, smk.input.samples, smk.input.attainability
+inputs = TrainingInputs.read(
+    load_network(params.model, solver=params.solver),
+    params.environments,
+    smk.input.samples,
+    smk.input.parameters,
+    smk.input.attainability,
 )
 Path(params.checkpoint).parent.mkdir(parents=True, exist_ok=True)
 trained = train_generator(
-    load_network(params.model, solver=params.solver),
-    samples,
-    pd.read_csv(smk.input.parameters),
-    attainability,
+    inputs,
     WorkflowSettings.from_config(params.config),
     method=smk.wildcards.get("method", DEFAULT_METHOD),
     seed=int(smk.wildcards.seed),

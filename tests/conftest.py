@@ -4,14 +4,18 @@ evolution-strategy toy and problems on it, and kinetic models on synthetic stead
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 
 import cobra
+import pandas as pd
 import pytest
 import torch
 import yaml
 
 from kinetigen.es.toy import make_toy_setup, toy_problem
+from kinetigen.kinetics import KineticModel, build_kinetic_model
+from kinetigen.kinetics.synthetic import synthetic_steady_states
 from kinetigen.network import load_network
 from kinetigen.thermo import ReactionEnergies, reaction_energies
 
@@ -73,3 +77,23 @@ def make_toy_problem():
     ``make_toy_problem(setup, names=..., mode=..., models_per_member=..., ...)`` returns the
     problem and the conditions of every toy environment (None when unconditional)."""
     return toy_problem
+
+
+@pytest.fixture(scope="session")
+def synthetic_kinetics(
+    _textbook: cobra.Model, _default_config: dict
+) -> Callable[..., tuple[KineticModel, pd.DataFrame]]:
+    """Builder of e_coli_core's kinetic model of one default environment on synthetic steady
+    states: ``synthetic_kinetics(n_samples, seed, env="glucose_aerobic", **options)`` returns
+    (model, samples); ``options`` go to :func:`synthetic_steady_states`."""
+
+    def build(
+        n_samples: int, seed: int, env: str = "glucose_aerobic", **options
+    ) -> tuple[KineticModel, pd.DataFrame]:
+        environment = _default_config["environments"][env]
+        samples = synthetic_steady_states(
+            _textbook, env, environment, _default_config, n_samples, seed=seed, **options
+        )
+        return build_kinetic_model(_textbook, samples, _default_config, env), samples
+
+    return build

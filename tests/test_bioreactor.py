@@ -8,13 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from kinetigen.kinetics import BatchedJacobian, build_kinetic_model
-from kinetigen.kinetics.synthetic import (
-    TOY_CONFIG,
-    synthetic_steady_states,
-    toy_network,
-    toy_steady_states,
-)
+from kinetigen.kinetics import BatchedJacobian
+from kinetigen.kinetics.synthetic import toy_kinetic_model
 from kinetigen.schema import schema_defaults
 from kinetigen.validation.bioreactor import (
     BALANCE_PREFIX,
@@ -34,14 +29,11 @@ from kinetigen.validation.bioreactor import (
     steady_state_uptake,
 )
 
-ENV = "glucose_aerobic"
-
 
 @pytest.fixture(scope="module")
-def ecoli(_textbook, _default_config):
-    environment = _default_config["environments"][ENV]
-    samples = synthetic_steady_states(_textbook, ENV, environment, _default_config, 4, seed=11)
-    return build_kinetic_model(_textbook, samples, _default_config, ENV)
+def ecoli(synthetic_kinetics):
+    """glucose_aerobic on four synthetic steady states."""
+    return synthetic_kinetics(4, seed=11)[0]
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +52,7 @@ def stable_models(ecoli):
 
 @pytest.fixture(scope="module")
 def toy():
-    return build_kinetic_model(toy_network(), toy_steady_states(1), TOY_CONFIG, "toy")
+    return toy_kinetic_model(1)
 
 
 @pytest.fixture(scope="module")
@@ -177,12 +169,9 @@ def test_balances_on_the_toy_network(toy, toy_ln_km):
     assert summary["yield_gDW_per_mmol"] == pytest.approx(1.0, abs=0.01)
 
 
-def test_product_balances_on_anaerobic_glucose(_textbook, _default_config):
+def test_product_balances_on_anaerobic_glucose(synthetic_kinetics):
     # Without oxygen e_coli_core secretes acetate, ethanol and formate: three products.
-    env = "glucose_anaerobic"
-    environment = _default_config["environments"][env]
-    samples = synthetic_steady_states(_textbook, env, environment, _default_config, 4, seed=11)
-    model = build_kinetic_model(_textbook, samples, _default_config, env)
+    model, _ = synthetic_kinetics(4, seed=11, env="glucose_anaerobic")
     products = ["ac_e", "etoh_e", "for_e"]
     assert sorted(dynamic_extracellular(model)) == sorted(products + ["glc__D_e"])
     assert np.all(steady_state_uptake(model, products) < 0)  # secreted

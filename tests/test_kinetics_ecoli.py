@@ -237,12 +237,8 @@ def test_device_path(kinetic, parameter_sets):
             resolve_device("cuda")
 
 
-def test_irreversible_without_thermodynamic_data(_textbook, _default_config):
-    environment = _default_config["environments"][ENV]
-    samples = synthetic_steady_states(
-        _textbook, ENV, environment, _default_config, 2, seed=3, without_thermodynamics=["PGK"]
-    )
-    kinetic = build_kinetic_model(_textbook, samples, _default_config, ENV)
+def test_irreversible_without_thermodynamic_data(_textbook, synthetic_kinetics):
+    kinetic, samples = synthetic_kinetics(2, seed=3, env=ENV, without_thermodynamics=["PGK"])
     law = next(law for law in kinetic.rate_laws if law.reaction == "PGK")
     assert law.kind == IRREVERSIBLE_MM and not law.thermodynamic and not law.products
     flux = samples["flux:PGK"].iloc[0]

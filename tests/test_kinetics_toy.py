@@ -14,15 +14,12 @@ from kinetigen.kinetics import (
     REVERSIBLE_MM,
     BatchedJacobian,
     NonlinearModel,
-    build_kinetic_model,
 )
 from kinetigen.kinetics.settings import GAS_CONSTANT_KJ
 from kinetigen.kinetics.synthetic import (
     TOY_CONCENTRATIONS_M,
-    TOY_CONFIG,
     TOY_DG_KJ,
-    toy_network,
-    toy_steady_states,
+    toy_kinetic_model,
 )
 
 RT = GAS_CONSTANT_KJ * 310.15
@@ -31,7 +28,7 @@ RATE = 1.0e-3 * 300.0  # 1 mmol/gDW/h in mol/L/h
 
 @pytest.fixture(scope="module")
 def toy():
-    return build_kinetic_model(toy_network(), toy_steady_states(3, seed=1), TOY_CONFIG, "toy")
+    return toy_kinetic_model(3, seed=1)
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from kinetigen.kinetics import build_kinetic_model
-from kinetigen.kinetics.synthetic import TOY_CONFIG, toy_network, toy_steady_states
+from kinetigen.kinetics.synthetic import toy_kinetic_model
 from kinetigen.plots.make import bioreactor_panels, km_saturation_values, make_figures
 from kinetigen.validation.ensembles import ModelSet
 
@@ -18,7 +17,7 @@ FIGURES = ("thermo", "training", "lambda_max", "km", "perturbation", "transfer",
 
 def _toy_model_sets(rng):
     """Generated and ORACLE-valid model sets of the toy kinetic model (two steady states)."""
-    model = build_kinetic_model(toy_network(), toy_steady_states(2), TOY_CONFIG, "toy")
+    model = toy_kinetic_model(2)
     sets = []
     for group, n in (("generated", 20), ("oracle", 10), ("slow", 5), ("unstable", 5)):
         positions = np.arange(n) % 2

@@ -12,28 +12,19 @@ from scipy.optimize import linear_sum_assignment
 from kinetigen.kinetics import (
     BatchedJacobian,
     NonlinearModel,
-    build_kinetic_model,
     export_oracle_models,
     export_sbml,
     oracle_baseline,
     sbml_string,
 )
-from kinetigen.kinetics.synthetic import (
-    TOY_CONFIG,
-    synthetic_steady_states,
-    toy_network,
-    toy_steady_states,
-)
+from kinetigen.kinetics.synthetic import toy_kinetic_model
 
 ENV = "glucose_aerobic"
 
 
 @pytest.fixture(scope="module")
-def ecoli(_textbook, _default_config):
-    samples = synthetic_steady_states(
-        _textbook, ENV, _default_config["environments"][ENV], _default_config, 3, seed=31
-    )
-    return build_kinetic_model(_textbook, samples, _default_config, ENV), samples
+def ecoli(synthetic_kinetics):
+    return synthetic_kinetics(3, seed=31, env=ENV)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +54,7 @@ def _match_eigenvalues(expected: np.ndarray, found: np.ndarray) -> np.ndarray:
 
 
 def test_document_is_valid_sbml_with_units():
-    model = build_kinetic_model(toy_network(), toy_steady_states(1), TOY_CONFIG, "toy")
+    model = toy_kinetic_model(1)
     ln_km = np.log(np.full(len(model.parameters), 1e-3))
     document = libsbml.readSBMLFromString(sbml_string(model, 0, ln_km))
     assert document.getNumErrors() == 0
@@ -88,7 +79,7 @@ def test_document_is_valid_sbml_with_units():
 
 
 def test_toy_model_simulates_like_scipy(tmp_path):
-    model = build_kinetic_model(toy_network(), toy_steady_states(1), TOY_CONFIG, "toy")
+    model = toy_kinetic_model(1)
     ln_km = np.log(np.geomspace(1e-4, 1e-2, len(model.parameters)))
     path = tmp_path / "toy.xml"
     export_sbml(model, 0, ln_km, path)

@@ -11,6 +11,7 @@ steady states (and, labelled, the training ones).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,14 +50,33 @@ class NoAttainableSteadyStates(ValueError):
     """No training environment has a steady state where validity can be reached."""
 
 
-def read_environment_tables(
-    environments: Sequence[str], samples: Sequence[str], attainability: Sequence[str]
-) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
-    """Steady states and attainability tables per environment, from the rule's input paths."""
-    return (
-        {env: pd.read_parquet(path) for env, path in zip(environments, samples, strict=True)},
-        {env: pd.read_csv(path) for env, path in zip(environments, attainability, strict=True)},
-    )
+@dataclass(frozen=True)
+class TrainingInputs:
+    """What training and evaluation read: the network, every environment's steady states and
+    attainability table (by environment name), and the shared Km parameter space."""
+
+    cobra_model: cobra.Model
+    samples: Mapping[str, pd.DataFrame]
+    parameters: pd.DataFrame
+    attainability: Mapping[str, pd.DataFrame]
+
+    @classmethod
+    def read(
+        cls,
+        cobra_model: cobra.Model,
+        environments: Sequence[str],
+        samples: Sequence[str | os.PathLike],
+        parameters: str | os.PathLike,
+        attainability: Sequence[str | os.PathLike],
+    ) -> TrainingInputs:
+        """From a rule's input paths: one steady-state table (parquet) and one attainability
+        table (CSV) per environment, in ``environments``' order, and the parameter table."""
+        return cls(
+            cobra_model,
+            {env: pd.read_parquet(path) for env, path in zip(environments, samples, strict=True)},
+            pd.read_csv(parameters),
+            {env: pd.read_csv(path) for env, path in zip(environments, attainability, strict=True)},
+        )
 
 
 def evaluation_positions(
@@ -67,9 +87,7 @@ def evaluation_positions(
 
 
 def kinetic_environments(
-    cobra_model: cobra.Model,
-    samples: Mapping[str, pd.DataFrame],
-    parameters: pd.DataFrame,
+    inputs: TrainingInputs,
     positions: Mapping[str, Sequence[int]] | Sequence[tuple[str, Sequence[int]]],
     config: KineticsSettings | WorkflowSettings | Mapping[str, Any],
     encoder: ConditionEncoder | None,
@@ -80,13 +98,14 @@ def kinetic_environments(
     training and its evaluation steady states, and its kinetic model is built once).
     ``threads`` CPU threads solve each batch's eigenvalues (:class:`BatchedJacobian`)."""
     pairs = list(positions.items()) if isinstance(positions, Mapping) else list(positions)
-    space = ParameterSpace(parameters)
+    samples = inputs.samples
+    space = ParameterSpace(inputs.parameters)
     settings = as_settings(config)
     built: dict[str, tuple[KineticModel, BatchedJacobian]] = {}
     environments = []
     for name, kept in pairs:
         if name not in built:
-            model = build_kinetic_model(cobra_model, samples[name], settings, name)
+            model = build_kinetic_model(inputs.cobra_model, samples[name], settings, name)
             jacobian = BatchedJacobian(
                 model,
                 device=settings.device,
@@ -220,10 +239,7 @@ def run_key(
 
 
 def train_generator(
-    cobra_model: cobra.Model,
-    samples: Mapping[str, pd.DataFrame],
-    parameters: pd.DataFrame,
-    attainability: Mapping[str, pd.DataFrame],
+    inputs: TrainingInputs,
     config: WorkflowSettings | Mapping[str, Any],
     method: str,
     seed: int,
@@ -236,6 +252,7 @@ def train_generator(
 ) -> TrainedGenerator:
     """Train one generator with ``method`` (one of :data:`kinetigen.methods.METHODS`).
 
+    ``inputs``: the network, steady states, attainability tables and Km space.
     ``config``: the workflow settings (or a config mapping) with the sections physiology,
     biomass_reaction, kinetics, generator and training. ``max_model_evaluations`` (the
     stability benchmark's equal budget) replaces both stop criteria of the config. ``mode``:
@@ -247,7 +264,8 @@ def train_generator(
     """
     config = WorkflowSettings.coerce(config)
     training = config.training
-    positions = training_positions(attainability, train_names)
+    samples = inputs.samples
+    positions = training_positions(inputs.attainability, train_names)
     conditional = mode == "conditional" and config.generator.condition_dim > 0
     encoder = fitted_encoder(config, conditional, samples, positions)
     # A benchmark's monitor scores the unseen evaluation steady states (out of sample).
@@ -255,10 +273,8 @@ def train_generator(
     if monitor_models is not None:
         settings = as_settings(config)
         pairs += [(name, evaluation_positions(settings, samples, name)) for name in positions]
-    environments = kinetic_environments(
-        cobra_model, samples, parameters, pairs, config, encoder, threads
-    )
-    generator = new_generator(config, parameters, conditional, seed)
+    environments = kinetic_environments(inputs, pairs, config, encoder, threads)
+    generator = new_generator(config, inputs.parameters, conditional, seed)
     problem, monitor_problem = (
         generator_problem(generator, part, training, method, mode) if part else None
         for part in (environments[: len(positions)], environments[len(positions) :])
@@ -315,10 +331,7 @@ def run_metadata(
 
 
 def evaluate_saved(
-    cobra_model: cobra.Model,
-    samples: Mapping[str, pd.DataFrame],
-    parameters: pd.DataFrame,
-    attainability: Mapping[str, pd.DataFrame],
+    inputs: TrainingInputs,
     config: KineticsSettings | WorkflowSettings | Mapping[str, Any],
     generator_path: str,
     heldout_names: Sequence[str],
@@ -337,18 +350,15 @@ def evaluate_saved(
     settings = as_settings(config)
     sets = {
         "unseen": [
-            (name, evaluation_positions(settings, samples, name)) for name in trained + heldout
+            (name, evaluation_positions(settings, inputs.samples, name))
+            for name in trained + heldout
         ],
-        "training": [(name, attainable_positions(attainability[name])) for name in trained],
+        "training": [
+            (name, attainable_positions(inputs.attainability[name])) for name in trained
+        ],
     }
     environments = kinetic_environments(
-        cobra_model,
-        samples,
-        parameters,
-        sets["unseen"] + sets["training"],
-        config,
-        encoder,
-        threads,
+        inputs, sets["unseen"] + sets["training"], config, encoder, threads
     )
     tables = []
     for label, first in (("unseen", 0), ("training", len(sets["unseen"]))):

@@ -7,9 +7,34 @@ thermodynamic term is built from ln x).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from kinetigen.kinetics.structure import KineticModel
+
+RightHandSide = Callable[[float, np.ndarray], np.ndarray]
+
+
+class RhsBudgetExceeded(RuntimeError):
+    """An integration needed more right-hand-side evaluations than its budget."""
+
+
+class BudgetedRhs:
+    """``rhs`` that raises :class:`RhsBudgetExceeded` once called more than
+    ``max_evaluations`` times: a budget keeps one pathological model from stalling an
+    ensemble for minutes."""
+
+    def __init__(self, rhs: RightHandSide, max_evaluations: int) -> None:
+        self.rhs = rhs
+        self.max_evaluations = int(max_evaluations)
+        self.calls = 0
+
+    def __call__(self, t: float, x: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        if self.calls > self.max_evaluations:
+            raise RhsBudgetExceeded(f"over {self.max_evaluations} rhs evaluations")
+        return self.rhs(t, x)
 
 
 class NonlinearModel:

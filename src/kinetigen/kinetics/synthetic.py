@@ -17,6 +17,7 @@ from cobra.flux_analysis import loopless_solution
 
 from kinetigen.columns import DG, DG0, FLUX, LNC, column
 from kinetigen.kinetics.settings import as_settings
+from kinetigen.kinetics.structure import KineticModel, build_kinetic_model
 from kinetigen.network import apply_environment, is_water_or_proton
 
 
@@ -148,3 +149,9 @@ def toy_steady_states(n_samples: int = 1, seed: int = 0) -> pd.DataFrame:
             row[column(DG, reaction)] = value * (1.0 if sample == 0 else rng.uniform(0.5, 2.0))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def toy_kinetic_model(n_samples: int = 1, seed: int = 0) -> KineticModel:
+    """The kinetic model of :func:`toy_network` on ``n_samples`` of its steady states
+    (:func:`toy_steady_states`), environment "toy", settings :data:`TOY_CONFIG`."""
+    return build_kinetic_model(toy_network(), toy_steady_states(n_samples, seed), TOY_CONFIG, "toy")

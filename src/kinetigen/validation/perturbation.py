@@ -17,12 +17,12 @@ import pandas as pd
 from scipy.integrate import solve_ivp
 
 from kinetigen.kinetics import KineticModel, NonlinearModel
+from kinetigen.kinetics.nonlinear import BudgetedRhs, RhsBudgetExceeded, RightHandSide
 from kinetigen.parallel import log_progress, map_tasks
 from kinetigen.validation.ensembles import ModelSet
 
 log = logging.getLogger(__name__)
 
-RightHandSide = Callable[[float, np.ndarray], np.ndarray]
 
 
 def perturb_concentrations(
@@ -57,10 +57,6 @@ def perturb_concentrations(
     )
 
 
-class _BudgetExceeded(Exception):
-    pass
-
-
 @dataclass
 class ReturnResult:
     returned: bool
@@ -91,19 +87,9 @@ def integrate_return(
     """
     t_end = horizon_factor * return_time
     t_eval = np.linspace(0.0, t_end, n_points + 1)
-    calls = 0
-
-    def counted_rhs(t: float, x: np.ndarray) -> np.ndarray:
-        # A budget keeps one pathological model from stalling an ensemble for minutes.
-        nonlocal calls
-        calls += 1
-        if calls > max_rhs_evaluations:
-            raise _BudgetExceeded
-        return rhs(t, x)
-
     try:
         solution = solve_ivp(
-            counted_rhs,
+            BudgetedRhs(rhs, max_rhs_evaluations),
             (0.0, t_end),
             x0,
             method=method,
@@ -114,7 +100,7 @@ def integrate_return(
             rtol=1e-4,
             atol=1e-6 * np.abs(x_ref),
         )
-    except _BudgetExceeded:
+    except RhsBudgetExceeded:
         return ReturnResult(
             False, np.inf, np.inf, np.inf, f"stopped: over {max_rhs_evaluations} rhs evaluations"
         )
