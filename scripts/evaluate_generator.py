@@ -13,15 +13,10 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(smk.log[0])
 torch.set_num_threads(1)  # tiny tensors; the Jacobians' eigenvalues use smk.threads
 params = smk.params
-inputs = TrainingInputs.read(
-    load_network(params.model, solver=params.solver),
-    params.environments,
-    smk.input.samples,
-    smk.input.parameters,
-    smk.input.attainability,
-)
+network = load_network(params.model, solver=params.solver)
+tables = smk.input.samples, smk.input.parameters, smk.input.attainability
 incidence = evaluate_saved(
-    inputs,
+    TrainingInputs.read(network, params.environments, *tables),
     WorkflowSettings.from_config(params.config),
     smk.input.generator,
     heldout_names=params.heldout,

@@ -16,16 +16,11 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(smk.log[0])
 torch.set_num_threads(1)  # tiny tensors; the Jacobians' eigenvalues use smk.threads
 params = smk.params
-inputs = TrainingInputs.read(
-    load_network(params.model, solver=params.solver),
-    params.environments,
-    smk.input.samples,
-    smk.input.parameters,
-    smk.input.attainability,
-)
 Path(params.checkpoint).parent.mkdir(parents=True, exist_ok=True)
+network = load_network(params.model, solver=params.solver)
+tables = smk.input.samples, smk.input.parameters, smk.input.attainability
 trained = train_generator(
-    inputs,
+    TrainingInputs.read(network, params.environments, *tables),
     WorkflowSettings.from_config(params.config),
     method=smk.wildcards.get("method", DEFAULT_METHOD),
     seed=int(smk.wildcards.seed),

@@ -16,6 +16,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -89,10 +90,9 @@ def sbml_document(
     _describe(sbml, model, steady_state, model_id, notes)
     _add_units(sbml)
     compartment_ids = _add_compartments(sbml, model)
-    species_ids = _add_species(sbml, model, nonlinear, compartment_ids)
-    km_ids = {}
+    ids = _SbmlIds(species=_add_species(sbml, model, nonlinear, compartment_ids))
     for km_parameter, km in zip(model.parameters, nonlinear.km, strict=True):
-        km_ids[(km_parameter.reaction, km_parameter.metabolite)] = _add_parameter(
+        ids.km[(km_parameter.reaction, km_parameter.metabolite)] = _add_parameter(
             sbml, sbml_id(km_parameter.name), km, "molar"
         )
     state_set = set(model.states)
@@ -100,14 +100,12 @@ def sbml_document(
         vmax = _add_parameter(
             sbml, f"Vmax_{sbml_id(law.reaction)}", nonlinear.vmax[j], "molar_per_hour"
         )
-        numerator, driving, denominator = _rate_terms(
-            sbml, law, nonlinear.ln_keq[j], species_ids, km_ids
-        )
+        numerator, driving, denominator = _rate_terms(sbml, law, nonlinear.ln_keq[j], ids)
         first_state = next(m for m in model.reaction_metabolites[j] if m in state_set)
         volume = compartment_ids[model.compartments[first_state]]
         sign = "" if law.direction > 0 else "-"
         formula = f"{sign}{volume} * {vmax} * {numerator}{driving} / {denominator}"
-        _add_reaction(sbml, law, model.reaction_metabolites[j], species_ids, formula)
+        _add_reaction(sbml, law, model.reaction_metabolites[j], ids, formula)
     return document
 
 
@@ -216,17 +214,18 @@ def _add_parameter(sbml: libsbml.Model, pid: str, value: float, units: str) -> s
     return pid
 
 
-def _rate_terms(
-    sbml: libsbml.Model,
-    law: RateLaw,
-    ln_keq: float,
-    species_ids: Mapping[str, str],
-    km_ids: Mapping[tuple[str, str], str],
-) -> tuple[str, str, str]:
-    """Numerator, driving force and denominator of ``law``'s formula (adds its Keq)."""
+@dataclass
+class _SbmlIds:
+    """SBML ids of the species (by metabolite) and Km parameters (by reaction, metabolite)."""
 
+    species: dict[str, str]
+    km: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+def _rate_terms(sbml: libsbml.Model, law: RateLaw, ln_keq: float, ids: _SbmlIds) -> tuple[str, ...]:
+    """Numerator, driving force and denominator of ``law``'s formula (adds its Keq)."""
     def saturation(metabolite: str) -> str:
-        return f"({species_ids[metabolite]} / {km_ids[(law.reaction, metabolite)]})"
+        return f"({ids.species[metabolite]} / {ids.km[(law.reaction, metabolite)]})"
 
     def polynomial(metabolite: str, exponent: int) -> str:
         u = saturation(metabolite)
@@ -242,19 +241,15 @@ def _rate_terms(
     product_side = " * ".join(polynomial(m, n) for m, n in law.products) or "1"
     products = [(m, c) for m, c in law.thermodynamic if c > 0]
     reactants = [(m, -c) for m, c in law.thermodynamic if c < 0]
-    top = " * ".join(_power(species_ids[m], c) for m, c in products) or "1"
-    bottom = " * ".join(_power(species_ids[m], c) for m, c in reactants) or "1"
+    top = " * ".join(_power(ids.species[m], c) for m, c in products) or "1"
+    bottom = " * ".join(_power(ids.species[m], c) for m, c in reactants) or "1"
     quotient = f"(({top}) / ({bottom}))"
     gamma = f"{quotient} / {keq}" if law.direction > 0 else f"{keq} / {quotient}"
     return numerator, f" * (1 - {gamma})", f"({substrate_side} + {product_side} - 1)"
 
 
 def _add_reaction(
-    sbml: libsbml.Model,
-    law: RateLaw,
-    metabolites: Mapping[str, float],
-    species_ids: Mapping[str, str],
-    formula: str,
+    sbml: libsbml.Model, law: RateLaw, metabolites: Mapping[str, float], ids: _SbmlIds, formula: str
 ) -> None:
     """The reaction with its stoichiometry and the rate law ``formula``."""
     rid = sbml_id(law.reaction, "R_")
@@ -264,7 +259,7 @@ def _add_reaction(
     reaction.setFast(False)
     for metabolite, coefficient in metabolites.items():
         reference = reaction.createReactant() if coefficient < 0 else reaction.createProduct()
-        reference.setSpecies(species_ids[metabolite])
+        reference.setSpecies(ids.species[metabolite])
         reference.setStoichiometry(abs(coefficient))
         reference.setConstant(True)
     math_ast = libsbml.parseL3Formula(formula)
