@@ -11,11 +11,14 @@ import pytest
 import torch
 
 from kinetigen.es import (
+    GenerationHook,
     GeneratorProblem,
+    HistoryRecorder,
     build_optimizer,
     config_hash,
     evaluate_generator,
     load_checkpoint,
+    run_generations,
     summarise_stability,
     train,
 )
@@ -155,6 +158,41 @@ def test_kill_and_resume_reproduces_uninterrupted_run(toy, tmp_path, method, bui
     problem, optimizer = fresh()
     again = train(problem, optimizer, 8, checkpoint_path=checkpoint, config_hash_value=digest)
     assert torch.equal(again.weights, straight.weights) and len(again.history) == 8
+
+
+class Recorder(GenerationHook):
+    """Notes every call, and what the history held when each generation reached it."""
+
+    def __init__(self):
+        self.calls = []
+
+    def on_start(self, state):
+        self.calls.append(("start", state.optimizer.generation))
+
+    def on_generation(self, state, info, row):
+        self.calls.append(("generation", row["generation"], len(state.history)))
+        row["seen_by_recorder"] = True
+
+    def on_end(self, state):
+        self.calls.append(("end", state.optimizer.generation))
+
+
+def test_generation_loop_calls_its_hooks_in_order(toy, build):
+    problem, _ = build(toy, models=10)
+    optimizer = build_optimizer("trnes", flatten_parameters(problem.generator), seed=0)
+    recorder = Recorder()
+    # The recorder runs before the history hook: it sees the history without its own row,
+    # and the column it adds lands in the recorded row.
+    state = run_generations(problem, optimizer, [recorder, HistoryRecorder()], 3)
+    assert recorder.calls == [
+        ("start", 0),
+        ("generation", 1, 0),
+        ("generation", 2, 1),
+        ("generation", 3, 2),
+        ("end", 3),
+    ]
+    assert [row["seen_by_recorder"] for row in state.history] == [True] * 3
+    assert state.model_evaluations == state.history[-1]["model_evaluations"]
 
 
 def test_checkpoint_for_other_config_is_ignored(toy, tmp_path, caplog, build):
