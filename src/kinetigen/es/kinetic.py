@@ -275,9 +275,10 @@ def train_generator(
         pairs += [(name, evaluation_positions(settings, samples, name)) for name in positions]
     environments = kinetic_environments(inputs, pairs, config, encoder, threads)
     generator = new_generator(config, inputs.parameters, conditional, seed)
-    problem, monitor_problem = (
-        generator_problem(generator, part, training, method, mode) if part else None
-        for part in (environments[: len(positions)], environments[len(positions) :])
+    training_part, monitor_part = environments[: len(positions)], environments[len(positions) :]
+    problem = generator_problem(generator, training_part, training, method, mode)
+    monitor_problem = (
+        generator_problem(generator, monitor_part, training, method, mode) if monitor_part else None
     )
     method_settings = training.method(method)
     optimizer = build_optimizer(
