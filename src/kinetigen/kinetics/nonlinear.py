@@ -8,8 +8,10 @@ thermodynamic term is built from ln x).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+from scipy.integrate import solve_ivp
 
 from kinetigen.kinetics.structure import KineticModel
 
@@ -35,6 +37,18 @@ class BudgetedRhs:
         if self.calls > self.max_evaluations:
             raise RhsBudgetExceeded(f"over {self.max_evaluations} rhs evaluations")
         return self.rhs(t, x)
+
+
+def solve_within_budget(
+    rhs: RightHandSide,
+    t_end: float,
+    x0: np.ndarray,
+    max_rhs_evaluations: int,
+    **options: Any,
+) -> Any:
+    """``solve_ivp(rhs, (0, t_end), x0, **options)`` that raises :class:`RhsBudgetExceeded`
+    after ``max_rhs_evaluations`` right-hand-side evaluations."""
+    return solve_ivp(BudgetedRhs(rhs, max_rhs_evaluations), (0.0, t_end), x0, **options)
 
 
 class NonlinearModel:

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.integrate import solve_ivp
 
 from kinetigen.kinetics import KineticModel, NonlinearModel
-from kinetigen.kinetics.nonlinear import BudgetedRhs, RhsBudgetExceeded, RightHandSide
+from kinetigen.kinetics.nonlinear import RhsBudgetExceeded, RightHandSide, solve_within_budget
 from kinetigen.parallel import log_progress, map_tasks
 from kinetigen.validation.ensembles import ModelSet
 
@@ -88,10 +87,11 @@ def integrate_return(
     t_end = horizon_factor * return_time
     t_eval = np.linspace(0.0, t_end, n_points + 1)
     try:
-        solution = solve_ivp(
-            BudgetedRhs(rhs, max_rhs_evaluations),
-            (0.0, t_end),
+        solution = solve_within_budget(
+            rhs,
+            t_end,
             x0,
+            max_rhs_evaluations,
             method=method,
             jac=jac,
             t_eval=t_eval,
