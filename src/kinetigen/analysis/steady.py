@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-from scipy.integrate import solve_ivp
 
 from kinetigen.kinetics import NonlinearModel
+from kinetigen.kinetics.nonlinear import RhsBudgetExceeded, solve_within_budget
 
 # A concentration below this fraction of its reference steady state is "depleted", one above
 # ACCUMULATION_FACTOR times it "accumulates": either ends the integration without a steady
@@ -108,10 +109,6 @@ def solve_steady_state(
     return RootResult(x, norm <= tolerance, norm, iterations, "" if norm <= tolerance else message)
 
 
-class _BudgetExceeded(Exception):
-    pass
-
-
 @dataclass
 class SettleResult:
     """Outcome of :func:`settle`: ``reached`` a steady state ``x`` (mol/L) with rates
@@ -149,21 +146,49 @@ def settle(
     rate. Otherwise ``reason`` says why not: a metabolite depleted or accumulating (named),
     still changing at the horizon, a solver failure or the evaluation budget.
     """
-    model = nonlinear.model
     x_ref = np.asarray(x0, dtype=float)
-    calls = 0
+    try:
+        solution = _integrate(nonlinear, x_ref, horizon, method, n_points, max_rhs_evaluations)
+    except RhsBudgetExceeded:
+        return _not_settled(f"over {max_rhs_evaluations} rhs evaluations")
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as error:
+        return _not_settled(f"solver error: {error}")
+    for index, word in ((0, "depleted"), (1, "accumulated")):
+        if len(solution.t_events[index]):
+            ratio = solution.y_events[index][0] / x_ref
+            position = int(np.argmin(ratio) if index == 0 else np.argmax(ratio))
+            return _not_settled(
+                f"metabolite {nonlinear.model.states[position]} {word} at "
+                f"t = {solution.t_events[index][0]:.3g} h"
+            )
+    if not solution.success:
+        return _not_settled(f"solver failed: {solution.message}")
+    return _settled(nonlinear, solution, horizon, tolerance)
+
+
+def _not_settled(reason: str) -> SettleResult:
+    return SettleResult(False, None, None, np.inf, reason)
+
+
+def _integrate(
+    nonlinear: NonlinearModel,
+    x_ref: np.ndarray,
+    horizon: float,
+    method: str,
+    n_points: int,
+    max_rhs_evaluations: int,
+) -> Any:
+    """solve_ivp from ``x_ref`` to ``horizon``, stopped when a metabolite is depleted or
+    accumulates (terminal events); log-spaced output times."""
+    floor = x_ref * DEPLETION_FRACTION * 1e-3
 
     def rhs(t: float, x: np.ndarray) -> np.ndarray:
-        nonlocal calls
-        calls += 1
-        if calls > max_rhs_evaluations:
-            raise _BudgetExceeded
         if np.any(x <= 0):  # the solver probes past a depletion event; keep the logs finite
-            x = np.maximum(x, x_ref * DEPLETION_FRACTION * 1e-3)
+            x = np.maximum(x, floor)
         return nonlinear.rhs(t, x)
 
     def jac(t: float, x: np.ndarray) -> np.ndarray:
-        return nonlinear.jac(t, np.maximum(x, x_ref * DEPLETION_FRACTION * 1e-3))
+        return nonlinear.jac(t, np.maximum(x, floor))
 
     @_event
     def depleted(t: float, x: np.ndarray) -> float:
@@ -174,44 +199,28 @@ def settle(
         return ACCUMULATION_FACTOR - float(np.max(x / x_ref))
 
     t_eval = np.concatenate([[0.0], np.geomspace(horizon * 1e-7, horizon, n_points)])
-    try:
-        solution = solve_ivp(
-            rhs,
-            (0.0, horizon),
-            x_ref,
-            method=method,
-            jac=jac,
-            t_eval=t_eval,
-            events=[depleted, accumulated],
-            rtol=1e-6,
-            atol=1e-9 * x_ref,
-        )
-    except _BudgetExceeded:
-        return SettleResult(
-            False, None, None, np.inf, f"over {max_rhs_evaluations} rhs evaluations"
-        )
-    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as error:
-        return SettleResult(False, None, None, np.inf, f"solver error: {error}")
-    for index, word in ((0, "depleted"), (1, "accumulated")):
-        if len(solution.t_events[index]):
-            x_event = solution.y_events[index][0]
-            ratio = x_event / x_ref
-            metabolite = model.states[int(np.argmin(ratio) if index == 0 else np.argmax(ratio))]
-            return SettleResult(
-                False,
-                None,
-                None,
-                np.inf,
-                f"metabolite {metabolite} {word} at t = {solution.t_events[index][0]:.3g} h",
-            )
-    if not solution.success:
-        return SettleResult(False, None, None, np.inf, f"solver failed: {solution.message}")
-    x_end = solution.y[:, -1]
-    root = solve_steady_state(nonlinear, x_end)
+    return solve_within_budget(
+        rhs,
+        horizon,
+        x_ref,
+        max_rhs_evaluations,
+        method=method,
+        jac=jac,
+        t_eval=t_eval,
+        events=[depleted, accumulated],
+        rtol=1e-6,
+        atol=1e-9 * x_ref,
+    )
+
+
+def _settled(
+    nonlinear: NonlinearModel, solution: Any, horizon: float, tolerance: float
+) -> SettleResult:
+    """The steady state nearest the trajectory's end, if the trajectory has settled on it
+    (within ``tolerance`` at the horizon) and it is stable."""
+    root = solve_steady_state(nonlinear, solution.y[:, -1])
     if not root.converged:
-        return SettleResult(
-            False, None, None, np.inf, f"no steady state near the end point ({root.message})"
-        )
+        return _not_settled(f"no steady state near the end point ({root.message})")
     x_new = root.x
     rates_new = nonlinear.rates(x_new)
     trajectory_rates = np.array([nonlinear.rates(x) for x in solution.y.T])
@@ -221,20 +230,15 @@ def settle(
         np.max(np.abs(trajectory_rates - rates_new) / scale_rates, axis=1),
     )
     if deviation[-1] > tolerance:
-        return SettleResult(
-            False,
-            None,
-            None,
-            np.inf,
+        return _not_settled(
             f"still changing at the horizon ({horizon:.3g} h): {deviation[-1]:.2g} from the "
-            "nearest steady state",
+            "nearest steady state"
         )
-    eigenvalues = np.linalg.eigvals(nonlinear.jac_reduced(0.0, x_new[model.independent]))
+    independent = nonlinear.model.independent
+    eigenvalues = np.linalg.eigvals(nonlinear.jac_reduced(0.0, x_new[independent]))
     lambda_max = float(eigenvalues.real.max(initial=-np.inf))
     if lambda_max >= 0:
-        return SettleResult(
-            False, None, None, np.inf, f"new steady state unstable (lambda_max {lambda_max:.3g})"
-        )
+        return _not_settled(f"new steady state unstable (lambda_max {lambda_max:.3g})")
     outside = np.flatnonzero(deviation > tolerance)
     time_to_settle = 0.0 if outside.size == 0 else float(solution.t[outside[-1] + 1])
     return SettleResult(True, x_new, rates_new, time_to_settle, lambda_max=lambda_max)
