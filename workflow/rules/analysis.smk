@@ -4,14 +4,6 @@ ANALYSIS = config["analysis"]
 ANALYSIS_FIGURES = ["control_top", "control_heatmap", "enzyme_perturbations"]
 
 
-def analysis_config(*keys):
-    """What an analysis rule reads: the kinetic stage with ORACLE, and its analysis keys
-    (so editing the perturbation list does not recompute the control coefficients)."""
-    return dict(
-        kinetics_config("oracle"), analysis={key: ANALYSIS[key] for key in keys if key in ANALYSIS}
-    )
-
-
 ANALYSIS_INPUT = dict(
     samples=steady_states,
     parameters="results/kinetic/parameters.csv",

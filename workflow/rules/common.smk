@@ -73,6 +73,15 @@ def bioreactor_config():
     )
 
 
+def analysis_config(*keys):
+    """Config of the analysis stage: the kinetic stage with ORACLE, and the given analysis keys
+    (so editing the perturbation list does not recompute the control coefficients)."""
+    analysis = config["analysis"]
+    return dict(
+        kinetics_config("oracle"), analysis={key: analysis[key] for key in keys if key in analysis}
+    )
+
+
 METHODS = ["trnes", "renaissance", "renaissance-ours", "sep-cma"]
 TRAIN_ENVIRONMENTS = [e for e in ENVIRONMENTS if e not in config["training"]["heldout"]]
 HELDOUT = [e for e in config["training"]["heldout"] if e in ENVIRONMENTS]
