@@ -204,3 +204,18 @@ def test_analysis_figures_are_drawn(setup, tmp_path):
         assert (tmp_path / path).stat().st_size > 10_000
         assert (tmp_path / path).with_suffix(".pdf").exists()
     assert isinstance(pd.read_csv(inputs["summaries"][0]), pd.DataFrame)
+
+
+def test_agreement_of_the_groups(setup):
+    env, cobra_model, samples, model, sets = setup
+    oracle = sets[1]
+    twin = ModelSet(
+        "generated", oracle.positions, oracle.ln_km, oracle.lambda_max, oracle.threshold
+    )
+    _, _, checks = control_analysis(model, cobra_model, samples, [twin, oracle], {}, 0)
+    growth = checks["agreement"][model.settings.biomass_reaction]
+    assert growth["shared_top"] == 3 and growth["max_shift_iqr"] == 0
+    assert growth["top"]["generated"] == growth["top"]["oracle"]
+    _, _, checks = control_analysis(model, cobra_model, samples, sets, {}, 0)
+    different = checks["agreement"][model.settings.biomass_reaction]
+    assert different["max_shift_iqr"] > 0 and len(different["top"]["generated"]) == 3

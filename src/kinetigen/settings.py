@@ -608,17 +608,6 @@ class AnalysisSettings(SectionSettings):
     top_enzymes: int = FROM_SCHEMA
     finite_difference: FiniteDifferenceSettings = FROM_SCHEMA
 
-    def changes(self, environment: str | None = None) -> list[Any]:
-        """The perturbations as :class:`kinetigen.analysis.perturbations.EnzymeChange`, those
-        that apply to ``environment`` (all with None)."""
-        from kinetigen.analysis.perturbations import EnzymeChange
-
-        return [
-            EnzymeChange(tuple(entry["reactions"]), float(entry["fold"]))
-            for entry in self.perturbations
-            if environment is None or environment in entry.get("environments", [environment])
-        ]
-
 
 # --------------------------------------------------------------------------------------------
 # the whole config

@@ -17,10 +17,11 @@ kinetic reactions make or use of its metabolite, J = w . v.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
+from typing import Any
 
 import cobra
 import numpy as np
@@ -46,6 +47,18 @@ class EnzymeChange:
     @property
     def label(self) -> str:
         return f"{'+'.join(self.reactions)} x{self.fold:g}"
+
+
+def enzyme_changes(
+    perturbations: Sequence[Mapping[str, Any]], environment: str | None = None
+) -> list[EnzymeChange]:
+    """The ``analysis.perturbations`` entries as changes, those that apply to
+    ``environment`` (their ``environments`` key; all with None)."""
+    return [
+        EnzymeChange(tuple(entry["reactions"]), float(entry["fold"]))
+        for entry in perturbations
+        if environment is None or environment in entry.get("environments", [environment])
+    ]
 
 
 @dataclass

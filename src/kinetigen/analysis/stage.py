@@ -22,6 +22,7 @@ from kinetigen.analysis.control import (
 from kinetigen.analysis.perturbations import (
     FluxTargets,
     PerturbationTask,
+    enzyme_changes,
     enzyme_perturbations,
     flux_targets,
     perturbation_summary,
@@ -325,7 +326,39 @@ def control_analysis(
     for column in ("group", "kind", "target", "enzyme"):
         table[column] = table[column].astype("category")
     checks["status_labels"] = list(STATUS_LABELS.values())
-    return table, pd.concat(summaries, ignore_index=True), checks
+    summary = pd.concat(summaries, ignore_index=True)
+    checks["agreement"] = group_agreement(summary, targets.names)
+    return table, summary, checks
+
+
+def group_agreement(summary: pd.DataFrame, targets: list[str], n_top: int = 3) -> dict[str, Any]:
+    """Do generated and ORACLE-valid models give the same biological conclusions? Per flux of
+    interest: each group's ``n_top`` enzymes by median |C^J| (median, q25, q75), how many of
+    them the groups share, and for every enzyme in either list the shift of the generated
+    median from the ORACLE one in units of the ORACLE IQR (the largest is ``max_shift_iqr``).
+    """
+    flux = summary[summary["kind"] == "flux"]
+    out: dict[str, Any] = {}
+    for target in targets:
+        rows = flux[flux["target"] == target]
+        groups = {g: rows[rows["group"] == g].set_index("enzyme") for g in GROUPS}
+        if any(table.empty for table in groups.values()):
+            continue
+        top = {
+            g: table.sort_values("rank").head(n_top)[["median", "q25", "q75"]]
+            for g, table in groups.items()
+        }
+        enzymes = list(dict.fromkeys([*top["generated"].index, *top["oracle"].index]))
+        generated, oracle = groups["generated"].loc[enzymes], groups["oracle"].loc[enzymes]
+        iqr = (oracle["q75"] - oracle["q25"]).clip(lower=1e-12)
+        shift = ((generated["median"] - oracle["median"]) / iqr).round(3)
+        out[target] = {
+            "top": {g: table.round(4).reset_index().to_dict("records") for g, table in top.items()},
+            "shared_top": len(set(top["generated"].index) & set(top["oracle"].index)),
+            "shift_iqr": shift.to_dict(),
+            "max_shift_iqr": float(shift.abs().max()),
+        }
+    return out
 
 
 def perturbation_analysis(
@@ -341,7 +374,7 @@ def perturbation_analysis(
     :func:`kinetigen.analysis.perturbations.enzyme_perturbations`."""
     settings = AnalysisSettings.coerce(settings)
     targets, _ = fluxes_of_interest(model, cobra_model, samples, settings)
-    changes = settings.changes(model.environment)
+    changes = enzyme_changes(settings.perturbations, model.environment)
     analysis = ControlAnalysis(model)
     tasks = []
     for set_ in model_sets:
