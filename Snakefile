@@ -25,6 +25,7 @@ include: "workflow/rules/sampling.smk"
 include: "workflow/rules/kinetics.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/validation.smk"
+include: "workflow/rules/analysis.smk"
 include: "workflow/rules/figures.smk"
 
 
@@ -42,4 +43,7 @@ rule all:
         expand("results/validation/{env}/summary.json", env=ENVIRONMENTS),
         "results/validation/bioreactor/summary.csv",
         expand("results/figures/{name}.png", name=FIGURES),
+        expand("results/analysis/{env}/control_checks.json", env=ENVIRONMENTS),
+        expand("results/analysis/{env}/perturbation_summary.csv", env=ENVIRONMENTS),
+        expand("results/figures/{name}.png", name=ANALYSIS_FIGURES),
     default_target: True

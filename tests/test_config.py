@@ -68,6 +68,36 @@ def test_defaults_are_filled_in():
             lambda c: c["physiology"]["compartments"].pop("e"),
             r"physiology.compartments.*'e'",
         ),
+        (
+            lambda c: c["analysis"].update(fluxes=["EX_nope_e"]),
+            r"config key 'analysis.fluxes': unknown reaction 'EX_nope_e'",
+        ),
+        (
+            lambda c: c["analysis"]["perturbations"].append({"reactions": ["PFKK"], "fold": 2}),
+            r"config key 'analysis.perturbations\[4\]': unknown reaction 'PFKK'",
+        ),
+        (
+            lambda c: c["analysis"]["perturbations"][1].update(fold=0),
+            r"config key 'analysis.perturbations.1.fold'.*0",
+        ),
+        (
+            lambda c: c["analysis"]["perturbations"][0].update(fold=-0.5),
+            r"config key 'analysis.perturbations.0.fold'",
+        ),
+        (
+            lambda c: c["analysis"]["perturbations"].append(
+                {"reactions": ["GAPD", "EX_glc__D_e"], "fold": 0.5}
+            ),
+            r"perturbations\[4\]': enzyme 'EX_glc__D_e' is not in any kinetic model",
+        ),
+        (  # water transport changes no dynamic state: never a kinetic reaction
+            lambda c: c["analysis"]["perturbations"].append({"reactions": ["H2Ot"], "fold": 2}),
+            r"perturbations\[4\]': enzyme 'H2Ot' is not in any kinetic model",
+        ),
+        (
+            lambda c: c["analysis"]["perturbations"][0].update(environments=["mars"]),
+            r"analysis.perturbations\[0\].environments': unknown environment 'mars'",
+        ),
     ],
 )
 def test_bad_config_names_the_culprit(default_config, edit, message):

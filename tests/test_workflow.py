@@ -128,7 +128,32 @@ def test_tiny_run_writes_every_output(tiny_run):
         assert parameters.filter(like="saturation:").stack().between(0, 1).all()
     bioreactor = pd.read_csv(results / "validation" / "bioreactor" / "summary.csv")
     assert len(bioreactor) >= 1 and bioreactor["status"].notna().all()
+    for env in ("glucose_aerobic", "acetate_aerobic"):
+        folder = results / "analysis" / env
+        coefficients = pd.read_parquet(folder / "control_coefficients.parquet")
+        assert list(coefficients.columns) == [
+            "group",
+            "model",
+            "kind",
+            "target",
+            "enzyme",
+            "coefficient",
+        ]
+        assert set(coefficients["kind"]) == {"flux", "concentration"}
+        checks = json.loads((folder / "control_checks.json").read_text())
+        assert checks["fluxes_of_interest"][0] == "Biomass_Ecoli_core"
+        for group in checks["groups"].values():
+            if group["models"] and group["status"]["ok"]:
+                assert group["theorems_hold_1e-8"]
+        assert {"median", "q25", "q75", "fraction_positive"} <= set(
+            pd.read_csv(folder / "control_summary.csv").columns
+        )
+        perturbations = pd.read_csv(folder / "enzyme_perturbations.csv")
+        assert set(perturbations["change"]) == {"GAPD x0.5", "GAPD x2", "CS x5", "PGI x0.05"}
+        assert (perturbations["reached"] | (perturbations["reason"].str.len() > 0)).all()
+        assert (folder / "perturbation_summary.csv").exists()
     names = ("thermo", "training", "lambda_max", "km", "perturbation", "transfer", "bioreactor")
+    names += ("control_top", "control_heatmap", "enzyme_perturbations")
     for name in names:
         for suffix in (".png", ".pdf"):
             assert (results / "figures" / f"{name}{suffix}").stat().st_size > 1000
@@ -180,6 +205,11 @@ ORDER = [
             ORDER[:5] + ["train", "train_per_environment", "evaluate_generator", "bioreactor"],
         ),
         (lambda c: c["training"].update(max_generations=3), "train", ORDER[:7]),
+        (
+            lambda c: c["analysis"].update(perturbations=[{"reactions": ["PGK"], "fold": 2}]),
+            "enzyme_perturbations",
+            [*ORDER, "perturbation_tests", "control_coefficients", "figures"],
+        ),
     ],
 )
 def test_config_edit_reruns_only_that_stage_and_downstream(tiny_run, edit, first, untouched):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import cobra
+
 from kinetigen.network import check_environment, load_network
 from kinetigen.schema import (
     ConfigError,
@@ -22,6 +24,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "ConfigError",
     "check_against_model",
+    "check_analysis",
     "config_error",
     "resolve_validity",
     "schema_defaults",
@@ -65,6 +68,42 @@ def check_against_model(config: dict) -> None:
             check_environment(model, name, environment)
         except ValueError as error:  # the message names the key already
             raise ConfigError(str(error)) from None
+    check_analysis(model, config)
+
+
+def check_analysis(model: cobra.Model, config: dict) -> None:
+    """The ``analysis`` lists against the model: every flux of interest and every enzyme is
+    a reaction of it, every change's environments exist, and every enzyme can be in a
+    kinetic model (not an exchange, changes at least one dynamic state). Whether it is
+    active in an environment is known only from its steady states; the analysis rules check
+    that and name it. (fold <= 0 is refused by the schema.)"""
+    from kinetigen.kinetics.settings import KineticsSettings
+    from kinetigen.kinetics.structure import is_state_metabolite
+
+    analysis = config.get("analysis", {})
+    reactions = {r.id for r in model.reactions}
+    unknown = [r for r in analysis.get("fluxes", []) if r not in reactions]
+    if unknown:
+        raise config_error("analysis.fluxes", f"unknown reaction {unknown[0]!r}")
+    kinetics = KineticsSettings.from_config(config)
+    boundary = {r.id for r in model.boundary}
+    for index, change in enumerate(analysis.get("perturbations", [])):
+        key = f"analysis.perturbations[{index}]"
+        for reaction_id in change["reactions"]:
+            if reaction_id not in reactions:
+                raise config_error(key, f"unknown reaction {reaction_id!r}")
+            reaction = model.reactions.get_by_id(reaction_id)
+            if reaction_id in boundary or not any(
+                is_state_metabolite(m, kinetics) for m in reaction.metabolites
+            ):
+                raise config_error(
+                    key,
+                    f"enzyme {reaction_id!r} is not in any kinetic model (an exchange, or a "
+                    "reaction that changes no dynamic state)",
+                )
+        unknown = sorted(set(change.get("environments", [])) - set(config["environments"]))
+        if unknown:
+            raise config_error(f"{key}.environments", f"unknown environment {unknown[0]!r}")
 
 
 def resolve_validity(config: dict) -> dict:

@@ -578,6 +578,38 @@ class ValidationSettings(SectionSettings):
 
 
 # --------------------------------------------------------------------------------------------
+# analysis
+
+
+@dataclass(frozen=True)
+class FiniteDifferenceSettings(SectionSettings):
+    """``analysis.finite_difference``: the sample checked against finite differences of the
+    nonlinear model (models per group, enzymes per model, relative Vmax step)."""
+
+    SECTION: ClassVar[str] = "analysis.finite_difference"
+    models: int = FROM_SCHEMA
+    enzymes: int = FROM_SCHEMA
+    step: float = FROM_SCHEMA
+
+
+@dataclass(frozen=True)
+class AnalysisSettings(SectionSettings):
+    """``analysis``: control coefficients (models per group, extra fluxes of interest) and
+    enzyme perturbation studies (changes, models per group, horizon in doubling times,
+    settling tolerance), figure size and the finite-difference check."""
+
+    SECTION: ClassVar[str] = "analysis"
+    n_models: int = FROM_SCHEMA
+    fluxes: tuple[str, ...] = FROM_SCHEMA
+    perturbations: tuple[Mapping[str, Any], ...] = FROM_SCHEMA
+    perturbation_models: int = FROM_SCHEMA
+    horizon_doubling_times: float = FROM_SCHEMA
+    settle_tolerance: float = FROM_SCHEMA
+    top_enzymes: int = FROM_SCHEMA
+    finite_difference: FiniteDifferenceSettings = FROM_SCHEMA
+
+
+# --------------------------------------------------------------------------------------------
 # the whole config
 
 
@@ -601,6 +633,7 @@ class WorkflowSettings(SectionSettings):
     generator: GeneratorSettings = FROM_SCHEMA
     training: TrainingSettings = FROM_SCHEMA
     validation: ValidationSettings = FROM_SCHEMA
+    analysis: AnalysisSettings = FROM_SCHEMA
     environments: Mapping[str, Mapping[str, Any]] = field(
         default_factory=dict, metadata={"may_be_empty": True}
     )
@@ -627,4 +660,6 @@ SECTIONS: tuple[type[SectionSettings], ...] = (
     BenchmarkSettings,
     ValidationSettings,
     BioreactorSettings,
+    AnalysisSettings,
+    FiniteDifferenceSettings,
 )

@@ -76,6 +76,15 @@ def bioreactor_config():
     )
 
 
+def analysis_config(*keys):
+    """Config of the analysis stage: the kinetic stage with ORACLE, and the given analysis keys
+    (so editing the perturbation list does not recompute the control coefficients)."""
+    analysis = config["analysis"]
+    return dict(
+        kinetics_config("oracle"), analysis={key: analysis[key] for key in keys if key in analysis}
+    )
+
+
 TRAIN_ENVIRONMENTS = [e for e in ENVIRONMENTS if e not in config["training"]["heldout"]]
 HELDOUT = [e for e in config["training"]["heldout"] if e in ENVIRONMENTS]
 
@@ -118,3 +127,15 @@ VALIDATED_GENERATOR = (
 
 # The paper's figures (rule figures), one PNG each.
 FIGURES = ["thermo", "training", "lambda_max", "km", "perturbation", "transfer", "bioreactor"]
+
+# The analysis stage (analysis.smk): control coefficients and enzyme perturbation studies.
+ANALYSIS = config["analysis"]
+ANALYSIS_FIGURES = ["control_top", "control_heatmap", "enzyme_perturbations"]
+
+
+ANALYSIS_INPUT = dict(
+    samples=steady_states,
+    parameters="results/kinetic/parameters.csv",
+    oracle="results/envs/{env}/oracle.csv",
+    generator=VALIDATED_GENERATOR,
+)

@@ -89,7 +89,8 @@ def solve_steady_state(
         alpha = 1.0
         polishing = norm <= tolerance  # converged: full steps only, while they still help
         while alpha > 1e-10:
-            trial = nonlinear.expand(x_independent * np.exp(alpha * step))
+            with np.errstate(over="ignore", invalid="ignore"):  # a step too long: rejected
+                trial = nonlinear.expand(x_independent * np.exp(alpha * step))
             if np.all(trial > 0):
                 trial_residual = _scaled_residual(nonlinear, trial, turnover)
                 trial_norm = float(np.abs(trial_residual).max(initial=0.0))
