@@ -1,8 +1,5 @@
 # What the models are for: control coefficients and enzyme perturbation studies, per
 # environment, on the generated valid and ORACLE-valid models of the evaluation steady states.
-
-# What the models are for: control coefficients and enzyme perturbation studies, per
-# environment, on the generated valid and ORACLE-valid models of the evaluation steady states.
 rule control_coefficients:
     """Scaled flux and concentration control coefficients w.r.t. enzyme levels (Vmax)."""
     input:
