@@ -246,6 +246,29 @@ def _finite_difference_check(
     }
 
 
+def _group_checks(
+    model: KineticModel,
+    coefficients: ControlCoefficients,
+    set_: ModelSet,
+    settings: AnalysisSettings,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """Status counts, the theorems' largest residuals and the finite-difference sample."""
+    residuals = coefficients.residuals()
+    return {
+        "models": len(set_),
+        "status": coefficients.status_counts(),
+        "max_residual": {
+            name: float(np.nanmax(values)) if coefficients.ok.any() else None
+            for name, values in residuals.items()
+        },
+        "theorems_hold_1e-8": bool(
+            coefficients.ok.any() and all(np.nanmax(v) < 1e-8 for v in residuals.values())
+        ),
+        "finite_differences": _finite_difference_check(model, coefficients, set_, settings, rng),
+    }
+
+
 def control_analysis(
     model: KineticModel,
     cobra_model: cobra.Model,
@@ -300,21 +323,7 @@ def control_analysis(
             summaries.append(
                 _summary_rows(set_.group, kind, values, names, model.reactions, targets.names)
             )
-        residuals = coefficients.residuals()
-        checks["groups"][set_.group] = {
-            "models": len(set_),
-            "status": coefficients.status_counts(),
-            "max_residual": {
-                name: float(np.nanmax(values)) if coefficients.ok.any() else None
-                for name, values in residuals.items()
-            },
-            "theorems_hold_1e-8": bool(
-                coefficients.ok.any() and all(np.nanmax(v) < 1e-8 for v in residuals.values())
-            ),
-            "finite_differences": _finite_difference_check(
-                model, coefficients, set_, settings, rng
-            ),
-        }
+        checks["groups"][set_.group] = _group_checks(model, coefficients, set_, settings, rng)
         log.info(
             "%s %s: %d models, status %s",
             model.environment,
