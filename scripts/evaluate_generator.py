@@ -1,10 +1,9 @@
 """Snakemake script: incidence of a trained generator on a fresh latent batch."""
 
-import pandas as pd
 import torch
 
 from kinetigen.es.kinetic import evaluate_saved, read_environment_tables
-from kinetigen.io import write_csv
+from kinetigen.io import read_csv, write_csv
 from kinetigen.logs import setup_logging
 from kinetigen.network import load_network
 from kinetigen.seeds import derive_seed
@@ -20,7 +19,7 @@ samples, attainability = read_environment_tables(
 incidence = evaluate_saved(
     load_network(params.model, solver=params.solver),
     samples,
-    pd.read_csv(smk.input.parameters),
+    read_csv(smk.input.parameters),
     attainability,
     WorkflowSettings.from_config(params.config),
     smk.input.generator,

@@ -2,12 +2,11 @@
 
 from pathlib import Path
 
-import pandas as pd
 import torch
 
 from kinetigen.es.kinetic import read_environment_tables, train_generator
 from kinetigen.generator import save_generator
-from kinetigen.io import write_csv
+from kinetigen.io import read_csv, write_csv
 from kinetigen.logs import setup_logging
 from kinetigen.network import load_network
 from kinetigen.settings import WorkflowSettings
@@ -23,7 +22,7 @@ Path(params.checkpoint).parent.mkdir(parents=True, exist_ok=True)
 trained = train_generator(
     load_network(params.model, solver=params.solver),
     samples,
-    pd.read_csv(smk.input.parameters),
+    read_csv(smk.input.parameters),
     attainability,
     WorkflowSettings.from_config(params.config),
     method=smk.wildcards.get("method", "trnes"),

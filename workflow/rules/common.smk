@@ -1,7 +1,8 @@
 # Helpers shared by the rule files.
 from pathlib import Path
 
-ENVIRONMENTS = list(config["environments"])
+# config["run_environments"] picks a subset (an overlay cannot delete environments).
+ENVIRONMENTS = list(config["run_environments"] or config["environments"])
 
 
 wildcard_constraints:

@@ -33,6 +33,7 @@ from kinetigen.generator import (
     flatten_parameters,
     load_generator,
 )
+from kinetigen.io import read_csv, read_parquet
 from kinetigen.kinetics import (
     BatchedJacobian,
     KineticModel,
@@ -58,8 +59,8 @@ def read_environment_tables(
 ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
     """Steady states and attainability tables per environment, from the rule's input paths."""
     return (
-        {env: pd.read_parquet(path) for env, path in zip(environments, samples, strict=True)},
-        {env: pd.read_csv(path) for env, path in zip(environments, attainability, strict=True)},
+        {env: read_parquet(path) for env, path in zip(environments, samples, strict=True)},
+        {env: read_csv(path) for env, path in zip(environments, attainability, strict=True)},
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kinetigen.io import read_csv, read_json, read_parquet
 from kinetigen.plots.common import save_figure
 from kinetigen.plots.figures import (
     plot_bioreactor,
@@ -44,7 +44,7 @@ def km_saturation_values(
 ) -> pd.DataFrame:
     """Long table (env, group, model, parameter, log10_km_M, saturation) of the models of
     ``groups`` in one ``results/validation/{env}/parameters.parquet``."""
-    table = pd.read_parquet(path)
+    table = read_parquet(path)
     table = table[table["group"].isin(groups)]
     names = [c.removeprefix(LN_KM_PREFIX) for c in table.columns if c.startswith(LN_KM_PREFIX)]
     keys = ["group", "model"]
@@ -96,26 +96,26 @@ def make_figures(
     ``validation``: the run's ``tolerance`` and ``return_time_factor``, named in the
     perturbation figure's title, and ``bioreactor_environment``, named in the bioreactor
     figure's title."""
-    variability = {_env_of(p): pd.read_csv(p) for p in inputs["variability"]}
+    variability = {_env_of(p): read_csv(p) for p in inputs["variability"]}
     save_figure(plot_dg_ranges(variability), outputs["thermo"])
 
     histories: dict[str, list[pd.DataFrame]] = {}
     for path in inputs["histories"]:
         kind, _ = _run_of(path)
         if kind != "per-environment":
-            histories.setdefault(kind, []).append(pd.read_csv(path))
+            histories.setdefault(kind, []).append(read_csv(path))
     save_figure(plot_training_curves(histories), outputs["training"])
 
-    oracle = {_env_of(p): pd.read_csv(p)["lambda_max"].to_numpy(float) for p in inputs["oracle"]}
+    oracle = {_env_of(p): read_csv(p)["lambda_max"].to_numpy(float) for p in inputs["oracle"]}
     generated, thresholds = {}, {}
     for path in inputs["models"]:
-        models = pd.read_csv(path)
+        models = read_csv(path)
         sampled = models[models["group"] == "sampled"]
         generated[_env_of(path)] = sampled["lambda_max"].to_numpy(float)
         thresholds[_env_of(path)] = float(models["threshold"].median())
     save_figure(plot_lambda_distributions(generated, oracle, thresholds), outputs["lambda_max"])
 
-    km_space = pd.read_csv(inputs["km_space"])
+    km_space = read_csv(inputs["km_space"])
     km_bounds = (
         float(np.exp(km_space["ln_km_lower"].min())),
         float(np.exp(km_space["ln_km_upper"].max())),
@@ -125,13 +125,13 @@ def make_figures(
 
     returns = []
     for path in inputs["perturbation"]:
-        table = pd.read_csv(path)
+        table = read_csv(path)
         fractions = table.groupby(["group", "magnitude"])["returned"].mean().reset_index()
         returns.append(
             fractions.rename(columns={"returned": "fraction_returned"}).assign(env=_env_of(path))
         )
     validation = validation or {}
-    trajectories = [pd.read_csv(p).assign(env=_env_of(p)) for p in inputs.get("trajectories", [])]
+    trajectories = [read_csv(p).assign(env=_env_of(p)) for p in inputs.get("trajectories", [])]
     trajectories = [t for t in trajectories if not t.empty]
     save_figure(
         plot_return_fractions(
@@ -146,7 +146,7 @@ def make_figures(
     rows = []
     for path in inputs["incidence"]:
         kind, detail = _run_of(path)
-        table = pd.read_csv(path)
+        table = read_csv(path)
         table = table[~table["env"].astype(str).str.startswith("all:")]
         label = (
             f"per-environment ({detail})" if kind == "per-environment" else f"{kind} (one for all)"
@@ -162,7 +162,7 @@ def make_figures(
             for r in table.itertuples()
         ]
     for path in inputs["oracle_summaries"]:
-        summary = json.loads(Path(path).read_text())
+        summary = read_json(path)
         rows.append(
             {
                 "env": _env_of(path),
@@ -176,8 +176,8 @@ def make_figures(
     transfer["split"] = transfer["env"].map(splits).fillna("?")
     save_figure(plot_transfer_matrix(transfer), outputs["transfer"])
 
-    courses = pd.read_csv(inputs["bioreactor"])
-    substrates = pd.read_csv(inputs["bioreactor_summary"])["substrate"].dropna()
+    courses = read_csv(inputs["bioreactor"])
+    substrates = read_csv(inputs["bioreactor_summary"])["substrate"].dropna()
     substrate = str(substrates.mode().iloc[0]) if len(substrates) else None
     save_figure(
         plot_bioreactor(
