@@ -225,3 +225,32 @@ def test_overlay_runs_only_its_environments(tmp_path):
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
     assert _jobs(out)["tfa"] == 2, out[-3000:]
+
+
+# --- exit -----------------------------------------------------------------------------------
+
+
+def test_reading_outputs_then_exiting_never_aborts(tmp_path):
+    """Reading parquet outputs and exiting aborted in 2 of 3 runs ("terminate called without
+    an active exception", exit 134): an Arrow pool thread met the pools' static destructors.
+    kinetigen.io.read_parquet reads on the calling thread; each run reads a table the size of
+    a sampled one (1000 x 300) the way benchmarks/workflow_stages.py does, then exits."""
+    import numpy as np
+
+    path = tmp_path / "steady_states.parquet"
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(1000, 300)), columns=[f"flux:R{i}" for i in range(300)])
+    kio.write_parquet(frame, path)
+    code = (
+        "import sys; from kinetigen.io import read_parquet; "
+        "[len(read_parquet(sys.argv[1], columns=[])) + len(read_parquet(sys.argv[1])) "
+        "for _ in range(6)]"
+    )
+    failures = []
+    for _ in range(8):  # the abort came in 2 of 3 runs
+        result = subprocess.run(
+            [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120
+        )
+        if result.returncode != 0 or "terminate called" in result.stderr:
+            failures.append((result.returncode, result.stderr[-500:]))
+    assert not failures, failures

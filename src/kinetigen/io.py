@@ -125,9 +125,18 @@ def _read(path: str | os.PathLike, kind: str, reader: Callable[[], Any]) -> Any:
         ) from error
 
 
+# Arrow's parquet reader hands work to its CPU and IO thread pools (column decoding,
+# pre-buffering). A worker still alive when the interpreter exits meets the pools' static
+# destructors: std::terminate, "terminate called without an active exception", exit 134
+# after all work is done (apache/arrow#34314). Our tables are small: read them on the calling
+# thread, so no pool thread is ever started.
+SINGLE_THREADED_PARQUET = {"use_threads": False, "pre_buffer": False}
+
+
 def read_parquet(path: str | os.PathLike, **kwargs: Any) -> pd.DataFrame:
-    """``pandas.read_parquet`` whose errors name the file."""
-    return _read(path, "parquet", lambda: pd.read_parquet(path, **kwargs))
+    """``pandas.read_parquet`` on the calling thread only, whose errors name the file."""
+    options = {**SINGLE_THREADED_PARQUET, **kwargs}
+    return _read(path, "parquet", lambda: pd.read_parquet(path, **options))
 
 
 def read_csv(path: str | os.PathLike, **kwargs: Any) -> pd.DataFrame:
