@@ -1,5 +1,5 @@
 # kinetigen: dynamically valid kinetic models of metabolism.
-# Run: snakemake --cores all   (the default profile in workflow/profiles/default applies)
+# Run: snakemake   (profiles/default, a link to workflow/profiles/default, sets the cores)
 import sys
 from pathlib import Path
 

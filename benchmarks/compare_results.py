@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kinetigen.io import read_parquet
+
 COMPARED = (".csv", ".parquet", ".json", ".xml", ".pt")
 TIMING = re.compile(r"second|wall|(^|_)s$")
 
@@ -114,7 +116,7 @@ def _load(path: Path) -> Any:
     if path.suffix == ".csv":
         return pd.read_csv(path)
     if path.suffix == ".parquet":
-        return pd.read_parquet(path)
+        return read_parquet(path)
     if path.suffix == ".json":
         return json.loads(path.read_text())
     if path.suffix == ".pt":

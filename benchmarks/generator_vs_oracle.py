@@ -24,6 +24,7 @@ import yaml
 
 from kinetigen.config import validate_config
 from kinetigen.generator import load_generator
+from kinetigen.io import read_parquet
 from kinetigen.kinetics import BatchedJacobian, ParameterSpace, build_kinetic_model
 from kinetigen.network import load_network
 
@@ -44,7 +45,7 @@ def main() -> None:
     rows = []
     for env in config["environments"]:
         folder = args.results / "envs" / env
-        samples = pd.read_parquet(folder / "steady_states.parquet")
+        samples = read_parquet(folder / "steady_states.parquet")
         model = build_kinetic_model(cobra_model, samples, config, env)
         jacobian = BatchedJacobian(model, shared_index=space.index_of(model))
         positions = model.split.evaluation

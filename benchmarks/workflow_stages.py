@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from kinetigen.io import read_parquet
+
 THERMO_STAGE = ("reaction_energies", "tfa", "sample_steady_states")
 
 
@@ -39,7 +41,7 @@ def main(results: Path) -> None:
     print(f"\nthermodynamic stage, summed over jobs: {thermo['seconds'].sum():.1f} s")
     for path in sorted((results / "envs").glob("*/steady_states.parquet")):
         env = path.parent.name
-        n = len(pd.read_parquet(path, columns=[]))
+        n = len(read_parquet(path, columns=[]))
         row = times[(times["rule"] == "sample_steady_states") & (times["env"] == env)]
         if not row.empty:
             seconds = float(row["seconds"].iloc[0])

@@ -1,8 +1,7 @@
 """Snakemake script: attainability screen of one environment."""
 
-import pandas as pd
 
-from kinetigen.io import write_csv
+from kinetigen.io import read_csv, read_parquet, write_csv
 from kinetigen.kinetics import attainability
 from kinetigen.kinetics.settings import KineticsSettings
 from kinetigen.logs import setup_logging
@@ -16,11 +15,11 @@ settings = KineticsSettings.from_config(params.config)
 env = smk.wildcards.env
 table = attainability(
     load_network(params.model, solver=params.solver),
-    pd.read_parquet(smk.input.samples),
+    read_parquet(smk.input.samples),
     settings,
     env,
     derive_seed(params.seed, "attainability", env),
-    parameters=pd.read_csv(smk.input.parameters),
+    parameters=read_csv(smk.input.parameters),
 )
 write_csv(table, smk.output.table)
 log.info(

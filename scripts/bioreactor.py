@@ -1,8 +1,7 @@
 """Snakemake script: batch-culture simulation of generated models."""
 
-import pandas as pd
 
-from kinetigen.io import write_csv
+from kinetigen.io import read_csv, read_parquet, write_csv
 from kinetigen.kinetics.settings import KineticsSettings
 from kinetigen.logs import setup_logging
 from kinetigen.network import load_network
@@ -18,8 +17,8 @@ settings = BioreactorSettings.from_config(params.config)
 env = settings.environment
 model, (generated, *_unused) = validation_models(
     load_network(params.model, solver=params.solver),
-    pd.read_parquet(smk.input.samples),
-    pd.read_csv(smk.input.parameters),
+    read_parquet(smk.input.samples),
+    read_csv(smk.input.parameters),
     None,  # no control groups in the bioreactor
     kinetics,
     smk.input.generator,

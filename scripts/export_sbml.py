@@ -1,7 +1,7 @@
 """Snakemake script: export a few ORACLE-valid models of one environment as SBML."""
 
-import pandas as pd
 
+from kinetigen.io import read_csv, read_parquet
 from kinetigen.kinetics import export_oracle_models
 from kinetigen.kinetics.settings import KineticsSettings
 from kinetigen.logs import setup_logging
@@ -15,10 +15,10 @@ settings = KineticsSettings.from_config(params.config)
 env = smk.wildcards.env
 paths = export_oracle_models(
     load_network(params.model, solver=params.solver),
-    pd.read_parquet(smk.input.samples),
+    read_parquet(smk.input.samples),
     settings,
     env,
-    pd.read_csv(smk.input.oracle),
+    read_csv(smk.input.oracle),
     smk.output.folder,
     derive_seed(params.seed, "oracle", env),  # the ORACLE rule's seed: same Km draws
 )

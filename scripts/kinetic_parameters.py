@@ -1,8 +1,7 @@
 """Snakemake script: the Km parameter space shared by all environments."""
 
-import pandas as pd
 
-from kinetigen.io import write_csv
+from kinetigen.io import read_parquet, write_csv
 from kinetigen.kinetics import kinetic_parameters
 from kinetigen.kinetics.settings import KineticsSettings
 from kinetigen.logs import setup_logging
@@ -14,7 +13,7 @@ params = smk.params
 settings = KineticsSettings.from_config(params.config)
 model = load_network(params.model, solver=params.solver)
 samples = {
-    env: pd.read_parquet(path)
+    env: read_parquet(path)
     for env, path in zip(params.environments, smk.input.samples, strict=True)
 }
 parameters = kinetic_parameters(model, samples, settings)

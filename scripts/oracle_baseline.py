@@ -1,8 +1,7 @@
 """Snakemake script: ORACLE rejection sampling for one environment."""
 
-import pandas as pd
 
-from kinetigen.io import write_csv, write_json
+from kinetigen.io import read_csv, read_parquet, write_csv, write_json
 from kinetigen.kinetics import oracle_baseline
 from kinetigen.kinetics.settings import KineticsSettings
 from kinetigen.logs import setup_logging
@@ -16,11 +15,11 @@ settings = KineticsSettings.from_config(params.config)
 env = smk.wildcards.env
 table, summary = oracle_baseline(
     load_network(params.model, solver=params.solver),
-    pd.read_parquet(smk.input.samples),
+    read_parquet(smk.input.samples),
     settings,
     env,
     derive_seed(params.seed, "oracle", env),
-    parameters=pd.read_csv(smk.input.parameters),
+    parameters=read_csv(smk.input.parameters),
 )
 write_csv(table, smk.output.table)
 write_json(summary, smk.output.summary)

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from kinetigen.io import write_csv, write_json, write_parquet
+from kinetigen.io import read_csv, read_parquet, write_csv, write_json, write_parquet
 from kinetigen.kinetics.settings import KineticsSettings
 from kinetigen.logs import setup_logging
 from kinetigen.network import load_network
@@ -22,9 +22,9 @@ kinetics = KineticsSettings.from_config(params.config)
 settings = ValidationSettings.from_config(params.config)
 model, model_sets = validation_models(
     load_network(params.model, solver=params.solver),
-    pd.read_parquet(smk.input.samples),
-    pd.read_csv(smk.input.parameters),
-    pd.read_csv(smk.input.oracle),
+    read_parquet(smk.input.samples),
+    read_csv(smk.input.parameters),
+    read_csv(smk.input.oracle),
     kinetics,
     smk.input.generator,
     env,

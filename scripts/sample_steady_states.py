@@ -1,9 +1,8 @@
 """Snakemake script: sample thermodynamically feasible steady states of one environment."""
 
-import json
 from pathlib import Path
 
-from kinetigen.io import write_parquet
+from kinetigen.io import read_json, write_parquet
 from kinetigen.logs import setup_logging
 from kinetigen.sampling import ThermoEnvironment, check_steady_states, sample_steady_states
 from kinetigen.seeds import derive_seed
@@ -13,7 +12,7 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(smk.log[0])
 params = smk.params
 env = smk.wildcards.env
-summary = json.loads(Path(smk.input.summary).read_text())
+summary = read_json(smk.input.summary)
 environment = ThermoEnvironment.from_files(
     Path(smk.input.energies).parent, env, model=params.model, solver=params.solver,
     physiology=PhysiologySettings.from_section(params.physiology),

@@ -3,13 +3,13 @@
 import pandas as pd
 
 from kinetigen.es.stability import stability_runs, summarise_stability
-from kinetigen.io import write_csv
+from kinetigen.io import read_csv, write_csv
 from kinetigen.logs import setup_logging
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(smk.log[0])
 histories = {
-    (method, int(seed)): pd.read_csv(path)
+    (method, int(seed)): read_csv(path)
     for (method, seed), path in zip(smk.params.runs, smk.input.histories, strict=True)
 }
 write_csv(stability_runs(histories, smk.params.target), smk.output.runs)

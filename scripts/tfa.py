@@ -14,6 +14,10 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(smk.log[0])
 params = smk.params
 env = smk.wildcards.env
+# Not a declared output (Snakemake keeps it when the job fails): a report from an earlier,
+# failed run must not outlive the config that caused it.
+report = Path(smk.output.summary).parent / "relaxation_report.csv"
+report.unlink(missing_ok=True)
 try:
     environment = ThermoEnvironment.from_files(
         Path(smk.input.energies).parent, env, model=params.model, solver=params.solver,
@@ -27,8 +31,6 @@ try:
         sampling=SamplingSettings.from_section(params.sampling),  # the margins only
     )
 except InfeasibleTFA as error:
-    # Not a declared output, so Snakemake keeps it when the job fails.
-    report = Path(smk.output.summary).parent / "relaxation_report.csv"
     write_csv(error.report, report)
     log.error("%s; smallest relaxation written to %s", error, report)
     raise

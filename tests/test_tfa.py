@@ -350,7 +350,9 @@ def test_relaxation_report_restores_feasibility(textbook_model, textbook_energie
         _run(textbook_model, textbook_energies, default_config, "no_ammonium", environment)
     report = error.value.report
     assert error.value.environment == "no_ammonium"
-    assert list(report.columns) == ["kind", "id", "relaxation", "unit", "original", "relaxed"]
+    assert list(report.columns) == [
+        "kind", "id", "relaxation", "unit", "original", "relaxed", "reactions"
+    ]
     assert len(report) >= 1 and (report["relaxation"] > 0).all()
     assert set(report["kind"]) <= {"dg0", "lnc_lower", "lnc_upper"}
     touched = set(report["id"])
@@ -396,3 +398,19 @@ def test_bad_inputs_raise_clear_errors(textbook_model, textbook_energies, defaul
             ),
             default_config["tfa"],
         )
+
+
+def test_relaxation_names_the_fixed_concentration_and_the_blocked_reaction(
+    textbook_model, textbook_energies, default_config
+):
+    """Glucose fixed at 1e-20 M with uptake forced: the report named pyr_c, an equal-cost
+    alternative, rather than glc__D_e, and no blocked reaction."""
+    environment = copy.deepcopy(default_config["environments"]["glucose_aerobic"])
+    environment["concentrations"]["glc__D_e"] = [1e-20, 1e-20]
+    environment["reaction_bounds"]["EX_glc__D_e"] = [-10.0, -10.0]
+    with pytest.raises(InfeasibleTFA, match="glc__D_e") as error:
+        _run(textbook_model, textbook_energies, default_config, "no_glucose", environment)
+    report = error.value.report
+    top = report.iloc[0]
+    assert top["id"] == "glc__D_e" and top["kind"] == "lnc_upper", report
+    assert "GLCpts" in top["reactions"].split(), report

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import cobra
 
-from kinetigen.network import check_environment, load_network
+from kinetigen.network import check_environment, check_growth, load_network
 from kinetigen.schema import (
     ConfigError,
     config_error,
@@ -61,11 +61,20 @@ def check_against_model(config: dict) -> None:
     unknown = sorted(heldout - set(config["environments"]))
     if unknown:
         raise config_error("training.heldout", f"unknown environments {unknown}")
-    if not set(config["environments"]) - heldout:
-        raise config_error("training.heldout", "no environment left to train on")
+    unknown = sorted(set(config["run_environments"]) - set(config["environments"]))
+    if unknown:
+        raise config_error(
+            "run_environments",
+            f"unknown environments {unknown}; configured: {sorted(config['environments'])}",
+        )
+    if not set(config["run_environments"] or config["environments"]) - heldout:
+        key = "run_environments" if config["run_environments"] else "training.heldout"
+        raise config_error(key, "no environment left to train on")
     for name, environment in config["environments"].items():
         try:
             check_environment(model, name, environment)
+            if name in (config["run_environments"] or config["environments"]):
+                check_growth(model, name, environment)  # one LP: cheap, before any job
         except ValueError as error:  # the message names the key already
             raise ConfigError(str(error)) from None
     check_analysis(model, config)

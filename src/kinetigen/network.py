@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,51 @@ class InvalidEnvironment(ValueError):
     """An environment refers to something the model lacks or cannot grow in."""
 
 
+def bundled_models() -> list[str]:
+    """The models shipped with cobra (``cobra/data/<id>.xml.gz``), loadable offline."""
+    data = resources.files("cobra.data")
+    return sorted(
+        entry.name.removesuffix(".xml.gz")
+        for entry in data.iterdir()
+        if entry.name.endswith(".xml.gz")
+    )
+
+
+def _load_by_id(spec: str) -> cobra.Model:
+    """A bundled model straight from cobra's data (offline, no "fetching" log line); any other
+    id goes to cobra's repositories, and a failure says that it is not bundled."""
+    if spec in bundled_models():
+        with resources.as_file(resources.files("cobra.data") / f"{spec}.xml.gz") as path:
+            return read_sbml_model(str(path))
+    close = difflib.get_close_matches(spec, bundled_models(), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    try:
+        return load_model(spec)
+    except Exception as error:
+        raise config_error(
+            "model",
+            f"{spec!r} is not a model bundled with cobra{hint}; bundled: "
+            f"{', '.join(bundled_models())}. Give a bundled id or the path of a model file "
+            f"(downloading {spec!r} from the BiGG/BioModels repositories failed: {error})",
+        ) from None
+
+
 def load_network(spec: str, solver: str = "hybrid") -> cobra.Model:
     """Load cobra's bundled model ``spec`` (e.g. "textbook") or a model file by path."""
+    # The model is created with the configured solver, not cobra's default (glpk), so cobra
+    # does not log glpk's missing tolerance settings for a run that uses HiGHS.
+    configuration = cobra.Configuration()
+    previous = configuration.solver
+    configuration.solver = solver
+    try:
+        model = _read_network(spec)
+    finally:
+        configuration.solver = previous
+    model.solver = solver
+    return model
+
+
+def _read_network(spec: str) -> cobra.Model:
     path = Path(spec)
     suffix = path.suffix.lower()
     if suffix in {".xml", ".sbml"}:
@@ -36,8 +81,7 @@ def load_network(spec: str, solver: str = "hybrid") -> cobra.Model:
     elif suffix:
         raise config_error("model", f"unsupported model file type {suffix!r} ({spec})")
     else:
-        model = load_model(spec)
-    model.solver = solver
+        model = _load_by_id(spec)
     return model
 
 
@@ -89,5 +133,45 @@ def fba_growth(model: cobra.Model, name: str) -> float:
     """Optimal growth in the current environment; an infeasible one is an error naming it."""
     solution = model.optimize()
     if solution.status != "optimal":
-        raise InvalidEnvironment(f"environment {name!r}: FBA is {solution.status}")
+        raise InvalidEnvironment(
+            f"environment {name!r}: FBA is {solution.status}; {uptake_hint(model)}"
+        )
     return float(solution.objective_value)
+
+
+def _is_organic(metabolite: cobra.Metabolite) -> bool:
+    """A carbon source: holds C and H (CO2 and bicarbonate do not count)."""
+    elements = metabolite.elements or {}
+    return "C" in elements and "H" in elements and base_id(metabolite.id) != "hco3"
+
+
+def uptake_hint(model: cobra.Model) -> str:
+    """Why an environment may not grow: the carbon sources its exchanges let in."""
+    carbon = sorted(
+        reaction.id
+        for reaction in model.exchanges
+        if reaction.lower_bound < 0 and any(_is_organic(m) for m in reaction.metabolites)
+    )
+    if not carbon:
+        return (
+            "no carbon source can be taken up (every carbon exchange has lower bound >= 0): "
+            "open one in reaction_bounds, e.g. EX_glc__D_e: [-10, 1000]"
+        )
+    return (
+        f"open carbon uptakes: {', '.join(carbon)}; check the bounds in reaction_bounds "
+        "(knockouts, forced fluxes, oxygen) and the non-growth maintenance demand"
+    )
+
+
+def check_growth(model: cobra.Model, name: str, environment: Mapping[str, Any]) -> None:
+    """FBA in ``environment`` before any job runs: an infeasible or non-growing environment
+    is an error naming it, with :func:`uptake_hint`."""
+    with model:
+        apply_environment(model, name, environment)
+        growth = model.slim_optimize(error_value=float("nan"))
+        if not growth > 1e-9:
+            state = "infeasible" if growth != growth else f"growth {growth:g} (no growth)"
+            raise config_error(
+                f"environments.{name}", f"FBA is {state}; {uptake_hint(model)}",
+                InvalidEnvironment,
+            )

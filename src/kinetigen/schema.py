@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from typing import Any
@@ -64,9 +65,24 @@ def _with_defaults(validator_class: type) -> type:
     return validators.extend(validator_class, {"properties": set_defaults})
 
 
+def _finite_numbers(validator_class: type) -> type:
+    """A validator class whose ``type`` keyword also rejects NaN and infinity: YAML's
+    ``.nan``/``.inf`` are floats, so every ``number`` in the schema would otherwise accept them
+    (one rule for all numbers, instead of a bound on each)."""
+    check_type = validator_class.VALIDATORS["type"]
+
+    def finite_type(validator, types, instance, schema) -> Iterator[Any]:
+        if isinstance(instance, float) and not math.isfinite(instance):
+            yield jsonschema.ValidationError(f"{instance} is not a finite number")
+            return
+        yield from check_type(validator, types, instance, schema)
+
+    return validators.extend(validator_class, {"type": finite_type})
+
+
 @functools.cache
 def _validator(fill_defaults: bool) -> jsonschema.Draft202012Validator:
-    cls = jsonschema.Draft202012Validator
+    cls = _finite_numbers(jsonschema.Draft202012Validator)
     return (_with_defaults(cls) if fill_defaults else cls)(load_schema())
 
 

@@ -625,6 +625,7 @@ class WorkflowSettings(SectionSettings):
     biomass_reaction: str = FROM_SCHEMA
     solver: str = FROM_SCHEMA
     seed: int = FROM_SCHEMA
+    run_environments: tuple[str, ...] = FROM_SCHEMA
     physiology: PhysiologySettings = FROM_SCHEMA
     thermo: ThermoSettings = FROM_SCHEMA
     tfa: TFASettings = FROM_SCHEMA

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from kinetigen.methods import METHODS
 
-ENVIRONMENTS = list(config["environments"])
+# config["run_environments"] picks a subset (an overlay cannot delete environments).
+ENVIRONMENTS = list(config["run_environments"] or config["environments"])
 
 
 wildcard_constraints:

@@ -29,6 +29,7 @@ from kinetigen.analysis.perturbations import (
 )
 from kinetigen.columns import FLUX_PREFIX
 from kinetigen.generator import load_generator
+from kinetigen.io import read_csv, read_parquet
 from kinetigen.kinetics import KineticModel, ParameterSpace, build_kinetic_model
 from kinetigen.kinetics.batched import DTYPE
 from kinetigen.kinetics.settings import KineticsSettings, as_settings
@@ -112,12 +113,12 @@ def load_stage_models(
     parameters, oracle, generator paths) and ``config`` (its params); seeds derived from
     ``seed`` as the ORACLE rule derives its own."""
     network = load_network(model_spec, solver=solver)
-    samples = pd.read_parquet(inputs["samples"])
+    samples = read_parquet(inputs["samples"])
     model, model_sets = analysis_models(
         network,
         samples,
-        pd.read_csv(inputs["parameters"]),
-        pd.read_csv(inputs["oracle"]),
+        read_csv(inputs["parameters"]),
+        read_csv(inputs["oracle"]),
         KineticsSettings.from_config(config),
         inputs["generator"],
         env,

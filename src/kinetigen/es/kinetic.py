@@ -29,6 +29,7 @@ from kinetigen.generator import (
     flatten_parameters,
     load_generator,
 )
+from kinetigen.io import read_csv, read_parquet
 from kinetigen.kinetics import (
     BatchedJacobian,
     KineticModel,
@@ -73,9 +74,9 @@ class TrainingInputs:
         table (CSV) per environment, in ``environments``' order, and the parameter table."""
         return cls(
             cobra_model,
-            {env: pd.read_parquet(path) for env, path in zip(environments, samples, strict=True)},
-            pd.read_csv(parameters),
-            {env: pd.read_csv(path) for env, path in zip(environments, attainability, strict=True)},
+            {env: read_parquet(path) for env, path in zip(environments, samples, strict=True)},
+            read_csv(parameters),
+            {env: read_csv(path) for env, path in zip(environments, attainability, strict=True)},
         )
 
 

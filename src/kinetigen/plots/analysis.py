@@ -14,6 +14,7 @@ from matplotlib.colors import TwoSlopeNorm
 from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
+from kinetigen.io import read_csv, read_parquet
 from kinetigen.plots.common import COLOURS, save_figure
 
 GROUPS = ("generated", "oracle")
@@ -234,7 +235,7 @@ def load_analysis(
     """Per environment: control summaries, the flux rows of interest of the coefficient
     tables, and the fluxes of interest in order (growth, uptake, configured ones) from the
     checks files (else from the summaries)."""
-    summary = {_env_of(p): pd.read_csv(p) for p in summaries}
+    summary = {_env_of(p): read_csv(p) for p in summaries}
     targets = {env: fluxes_of_interest(table) for env, table in summary.items()}
     for path in checks or []:
         with open(path) as handle:
@@ -242,7 +243,7 @@ def load_analysis(
     tables = {}
     for path in coefficients:
         env = _env_of(path)
-        table = pd.read_parquet(path, filters=[("kind", "==", "flux")])
+        table = read_parquet(path, filters=[("kind", "==", "flux")])
         tables[env] = table[table["target"].isin(targets[env])].astype(
             {"target": str, "enzyme": str, "group": str, "kind": str}
         )
@@ -260,5 +261,5 @@ def make_analysis_figures(
     )
     save_figure(plot_control_top(tables, summary, targets, top_enzymes), outputs["control_top"])
     save_figure(plot_control_heatmap(summary, targets, top_enzymes), outputs["control_heatmap"])
-    perturbations = {_env_of(p): pd.read_csv(p) for p in inputs["perturbations"]}
+    perturbations = {_env_of(p): read_csv(p) for p in inputs["perturbations"]}
     save_figure(plot_perturbation_folds(perturbations), outputs["enzyme_perturbations"])

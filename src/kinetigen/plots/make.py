@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kinetigen.io import read_csv, read_json, read_parquet
 from kinetigen.plots.common import save_figure
 from kinetigen.plots.figures import (
     plot_bioreactor,
@@ -41,7 +41,7 @@ def km_saturation_values(
 ) -> pd.DataFrame:
     """Long table (env, group, model, parameter, log10_km_M, saturation) of the models of
     ``groups`` in one ``results/validation/{env}/parameters.parquet``."""
-    table = pd.read_parquet(path)
+    table = read_parquet(path)
     table = table[table["group"].isin(groups)]
     names = [c.removeprefix(LN_KM_PREFIX) for c in table.columns if c.startswith(LN_KM_PREFIX)]
     keys = ["group", "model"]
@@ -94,21 +94,21 @@ def make_figures(
     perturbation figure's title, and ``bioreactor_environment``, named in the bioreactor
     figure's title."""
     validation = validation or {}
-    variability = {_env_of(p): pd.read_csv(p) for p in inputs["variability"]}
+    variability = {_env_of(p): read_csv(p) for p in inputs["variability"]}
     save_figure(plot_dg_ranges(variability), outputs["thermo"])
     save_figure(plot_training_curves(training_histories(inputs["histories"])), outputs["training"])
     save_figure(
         plot_lambda_distributions(*lambda_max_values(inputs["models"], inputs["oracle"])),
         outputs["lambda_max"],
     )
-    km_space = pd.read_csv(inputs["km_space"])
+    km_space = read_csv(inputs["km_space"])
     km_bounds = (
         float(np.exp(km_space["ln_km_lower"].min())),
         float(np.exp(km_space["ln_km_upper"].max())),
     )
     values = pd.concat([km_saturation_values(p) for p in inputs["parameters"]], ignore_index=True)
     save_figure(plot_km_saturation(values, km_bounds), outputs["km"])
-    trajectories = [pd.read_csv(p).assign(env=_env_of(p)) for p in inputs.get("trajectories", [])]
+    trajectories = [read_csv(p).assign(env=_env_of(p)) for p in inputs.get("trajectories", [])]
     trajectories = [t for t in trajectories if not t.empty]
     save_figure(
         plot_return_fractions(
@@ -121,8 +121,8 @@ def make_figures(
     )
     transfer = transfer_table(inputs["incidence"], inputs["oracle_summaries"])
     save_figure(plot_transfer_matrix(transfer), outputs["transfer"])
-    courses = pd.read_csv(inputs["bioreactor"])
-    substrates = pd.read_csv(inputs["bioreactor_summary"])["substrate"].dropna()
+    courses = read_csv(inputs["bioreactor"])
+    substrates = read_csv(inputs["bioreactor_summary"])["substrate"].dropna()
     substrate = str(substrates.mode().iloc[0]) if len(substrates) else None
     save_figure(
         plot_bioreactor(
@@ -140,7 +140,7 @@ def training_histories(paths: Sequence[str]) -> dict[str, list[pd.DataFrame]]:
     for path in paths:
         kind, _ = _run_of(path)
         if kind != "per-environment":
-            histories.setdefault(kind, []).append(pd.read_csv(path))
+            histories.setdefault(kind, []).append(read_csv(path))
     return histories
 
 
@@ -149,10 +149,10 @@ def lambda_max_values(
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, float]]:
     """Per environment: lambda_max of the unfiltered generated batch, of the ORACLE draws,
     and the median validity threshold."""
-    oracle = {_env_of(p): pd.read_csv(p)["lambda_max"].to_numpy(float) for p in oracle_paths}
+    oracle = {_env_of(p): read_csv(p)["lambda_max"].to_numpy(float) for p in oracle_paths}
     generated, thresholds = {}, {}
     for path in model_paths:
-        models = pd.read_csv(path)
+        models = read_csv(path)
         sampled = models[models["group"] == "sampled"]
         generated[_env_of(path)] = sampled["lambda_max"].to_numpy(float)
         thresholds[_env_of(path)] = float(models["threshold"].median())
@@ -163,7 +163,7 @@ def return_fractions(paths: Sequence[str]) -> pd.DataFrame:
     """Fraction of perturbations returned per environment, group and magnitude."""
     returns = []
     for path in paths:
-        table = pd.read_csv(path)
+        table = read_csv(path)
         fractions = table.groupby(["group", "magnitude"])["returned"].mean().reset_index()
         returns.append(
             fractions.rename(columns={"returned": "fraction_returned"}).assign(env=_env_of(path))
@@ -177,7 +177,7 @@ def transfer_table(incidence_paths: Sequence[str], oracle_summaries: Sequence[st
     rows = []
     for path in incidence_paths:
         kind, detail = _run_of(path)
-        table = pd.read_csv(path)
+        table = read_csv(path)
         table = table[~table["env"].astype(str).str.startswith("all:")]
         label = (
             f"per-environment ({detail})" if kind == "per-environment" else f"{kind} (one for all)"
@@ -193,7 +193,7 @@ def transfer_table(incidence_paths: Sequence[str], oracle_summaries: Sequence[st
             for r in table.itertuples()
         ]
     for path in oracle_summaries:
-        summary = json.loads(Path(path).read_text())
+        summary = read_json(path)
         rows.append(
             {
                 "env": _env_of(path),

@@ -26,6 +26,7 @@ class InfeasibleTFA(ValueError):
         if report is not None and len(report):
             listed = "; ".join(
                 f"{row.kind} {row.id}: {row.original:.4g} -> {row.relaxed:.4g} {row.unit}"
+                + (f" (unblocks {row.reactions})" if getattr(row, "reactions", "") else "")
                 for row in report.head(10).itertuples()
             )
             message += f". Smallest relaxation restoring growth ({len(report)} changes): {listed}"

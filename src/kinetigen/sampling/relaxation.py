@@ -8,8 +8,14 @@ asks for growth >= ``min_growth_fraction`` x FBA growth and minimises
     sum_j (SDGp_j + SDGn_j) + RT sum_i (SLnClo_i + SLnCup_i)          (kJ/mol)
 
 i.e. every slack is priced by the change of dG it buys (RT per ln unit), so kJ/mol and ln
-units compete on one scale. The report lists each non-zero slack; :func:`apply_relaxation`
-turns it into relaxed reaction energies and environment concentrations.
+units compete on one scale. Ties are common (widening any metabolite on a blocked pathway buys
+the same dG), so the concentrations the environment sets itself cost a fraction
+(``USER_BOUND_DISCOUNT``) less: a value the user fixed (glucose at 1e-20 M) is named before an
+equal-cost default range of another metabolite. The report lists each non-zero slack and, in
+``reactions``, the thermodynamically constrained reactions it unblocks (the reaction itself for
+dG'0, the flux-carrying reactions of the metabolite for a concentration);
+:func:`apply_relaxation` turns it into relaxed reaction energies and environment
+concentrations.
 """
 
 from __future__ import annotations
@@ -33,7 +39,9 @@ logger = logging.getLogger(__name__)
 
 # Slacks below this are solver round-off, not part of the relaxation.
 SLACK_TOLERANCE = 1e-9
-REPORT_COLUMNS = ["kind", "id", "relaxation", "unit", "original", "relaxed"]
+REPORT_COLUMNS = ["kind", "id", "relaxation", "unit", "original", "relaxed", "reactions"]
+# Relative price cut of slacks on concentrations the environment sets (a tie-breaker).
+USER_BOUND_DISCOUNT = 1e-3
 
 
 def find_relaxation(
@@ -51,8 +59,13 @@ def find_relaxation(
         biomass = tfa_model.reactions.get_by_id(env.biomass_reaction)
         biomass.lower_bound = max(biomass.lower_bound, min_growth)
         weights = {slack: 1.0 for pair in problem.dg0_slack.values() for slack in pair}
+        user_set = set(env.environment.get("concentrations") or {})
         weights.update(
-            {slack: env.rt for pair in problem.lnc_slack.values() for slack in pair}
+            {
+                slack: env.rt * (1 - USER_BOUND_DISCOUNT if metabolite in user_set else 1)
+                for metabolite, pair in problem.lnc_slack.items()
+                for slack in pair
+            }
         )
         solution = problem.optimize(weights, "min")
     if not solution.optimal:
@@ -64,20 +77,36 @@ def find_relaxation(
         )
     values = solution.values
 
+    def unblocked(metabolite_id: str) -> str:
+        reactions = tfa_model.metabolites.get_by_id(metabolite_id).reactions
+        return " ".join(
+            sorted(
+                r.id
+                for r in reactions
+                if r.id in problem.dg0_slack
+                and abs(values[r.forward_variable.name] - values[r.reverse_variable.name])
+                > SLACK_TOLERANCE
+            )
+        )
+
     rows = []
     for reaction_id, (up, down) in problem.dg0_slack.items():
         shift = values[up.name] - values[down.name]
         if abs(shift) > SLACK_TOLERANCE:
             original = float(env.dg0_mean[reaction_id])
-            rows.append(("dg0", reaction_id, abs(shift), "kJ/mol", original, original + shift))
+            rows.append(
+                ("dg0", reaction_id, abs(shift), "kJ/mol", original, original + shift, reaction_id)
+            )
     for metabolite_id, (lower, upper) in problem.lnc_slack.items():
         low, high = env.lnc_bounds[metabolite_id]
-        if values[lower.name] > SLACK_TOLERANCE:
-            amount = values[lower.name]
-            rows.append(("lnc_lower", metabolite_id, amount, "ln(mol/L)", low, low - amount))
-        if values[upper.name] > SLACK_TOLERANCE:
-            amount = values[upper.name]
-            rows.append(("lnc_upper", metabolite_id, amount, "ln(mol/L)", high, high + amount))
+        sides = (("lnc_lower", lower, -1, low), ("lnc_upper", upper, 1, high))
+        for kind, slack, sign, bound in sides:
+            amount = values[slack.name]
+            if amount > SLACK_TOLERANCE:
+                rows.append(
+                    (kind, metabolite_id, amount, "ln(mol/L)", bound, bound + sign * amount,
+                     unblocked(metabolite_id))
+                )
     report = pd.DataFrame(rows, columns=REPORT_COLUMNS)
     report = report.sort_values("relaxation", ascending=False, ignore_index=True)
     logger.info(

@@ -15,7 +15,7 @@ from equilibrator_api import Q_, ComponentContribution
 from equilibrator_api.phased_reaction import PhasedReaction
 from equilibrator_cache.models import Compound
 
-from kinetigen.io import write_csv, write_json, write_parquet
+from kinetigen.io import read_parquet, write_csv, write_json, write_parquet
 from kinetigen.schema import config_error
 from kinetigen.thermo.mapping import MetaboliteMapping, map_metabolites
 
@@ -61,7 +61,7 @@ class ReactionEnergies:
         table["dg0_std_kJ"] = pd.to_numeric(table["dg0_std_kJ"], errors="coerce")
         unmapped_path = folder / UNMAPPED_FILE
         unmapped = json.loads(unmapped_path.read_text()) if unmapped_path.exists() else {}
-        return cls(table=table, sqrt_cov=pd.read_parquet(folder / SQRT_COV_FILE), unmapped=unmapped)
+        return cls(table=table, sqrt_cov=read_parquet(folder / SQRT_COV_FILE), unmapped=unmapped)
 
 
 # --------------------------------------------------------------------------------------------
