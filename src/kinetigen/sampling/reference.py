@@ -138,7 +138,8 @@ def _solve_reference(
             f"{solution.status}"
             + (
                 "; the sampling margins (sampling.min_abs_dg_kJ / min_abs_flux) may be too large"
-                if min_abs_dg_kJ is not None or min_abs_flux is not None
+                if solution.status == "infeasible"
+                and (min_abs_dg_kJ is not None or min_abs_flux is not None)
                 else ""
             )
         )
