@@ -61,6 +61,10 @@ def test_defaults_are_filled_in():
             r"thermo.unconstrained_reactions.*NOPE",
         ),
         (
+            lambda c: c["sampling"].update(margin_reactions=["PGI", "NOPE2"]),
+            r"sampling.margin_reactions.*NOPE2",
+        ),
+        (
             lambda c: c.setdefault("training", {}).update(heldout=["mars_aerobic"]),
             r"training.heldout.*mars_aerobic",
         ),

@@ -26,6 +26,7 @@ from kinetigen.sampling import (
     dg0_marginal_std,
     maximize_growth,
     run_tfa,
+    sample_steady_states,
     thermodynamic_variability,
     uncertainty_basis,
     variability_targets,
@@ -167,6 +168,37 @@ def test_reference_is_a_thermodynamically_feasible_steady_state(textbook_model,
             assert abs(reference["flux"][reaction_id]) >= sampling["min_abs_flux"] - 1e-9
     # ln c of the fixed extracellular glucose sits at its environment value
     assert reference["lnc"]["glc__D_e"] == pytest.approx(math.log(0.02))
+
+
+def test_margin_reactions_limit_the_margins_to_the_listed_reactions(
+    textbook_model, textbook_energies, default_config
+):
+    """sampling.margin_reactions: margins too large for the whole network (here |v| >= 3
+    for every active reaction: CS and GLNS cannot) hold on the listed reactions only."""
+    sampling = dict(default_config["sampling"], min_abs_flux=3.0)
+    with pytest.raises(RuntimeError, match="reference TFA problem.*infeasible.*margins"):
+        _run(textbook_model, textbook_energies, default_config, "glucose_aerobic",
+             sampling=sampling)
+    listed = ["PFK", "GAPD", "ENO", "FRD7"]  # FRD7 is inactive: a margin binds active ones
+    summary, _ = _run(textbook_model, textbook_energies, default_config, "glucose_aerobic",
+                      sampling=dict(sampling, margin_reactions=listed))
+    assert summary["reference_margins"]["margin_reactions"] == listed
+    reference, profile = summary["reference"], summary["directionality"]
+    for reaction_id in listed:
+        if profile[reaction_id]:
+            assert abs(reference["flux"][reaction_id]) >= 3.0 - 1e-9
+            assert profile[reaction_id] * reference["dg"][reaction_id] <= -0.5 + 1e-6
+    assert 0 < abs(reference["flux"]["CS"]) < 3.0
+    env = ThermoEnvironment.from_config(
+        textbook_model, textbook_energies, default_config, "glucose_aerobic"
+    )
+    with pytest.raises(ValueError, match=r"sampling.margin_reactions.*NOPE"):
+        run_tfa(env, dict(default_config["tfa"], variability=False),
+                sampling=dict(sampling, margin_reactions=["PFK", "NOPE"]))
+    # Sampling binds the margins on every active reaction: it refuses the list, clearly.
+    with pytest.raises(ValueError, match=r"sampling.margin_reactions.*only the TFA reference"):
+        sample_steady_states(env, default_config["tfa"], dict(sampling, margin_reactions=listed),
+                             profile, seed=0)
 
 
 def test_min_total_flux_reference_is_leaner_than_max_growth(textbook_model, textbook_energies,

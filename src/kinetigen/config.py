@@ -57,6 +57,11 @@ def check_against_model(config: dict) -> None:
     )
     if unknown:
         raise config_error("thermo.unconstrained_reactions", f"unknown reactions {unknown}")
+    unknown = sorted(
+        set(config["sampling"]["margin_reactions"] or []) - {r.id for r in model.reactions}
+    )
+    if unknown:
+        raise config_error("sampling.margin_reactions", f"unknown reactions {unknown}")
     heldout = set(config["training"]["heldout"])
     unknown = sorted(heldout - set(config["environments"]))
     if unknown:

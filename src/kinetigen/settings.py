@@ -251,7 +251,8 @@ class TFASettings(SectionSettings):
 @dataclass(frozen=True)
 class SamplingSettings(SectionSettings):
     """``sampling``: steady states per environment, sampler, thinning, the margins of active
-    reactions (|dG| in kJ/mol, |v| in mmol/gDW/h) and worker processes."""
+    reactions (|dG| in kJ/mol, |v| in mmol/gDW/h), the reactions they bind in the reference
+    (None: every constrained one) and worker processes."""
 
     SECTION: ClassVar[str] = "sampling"
     n_samples: int = FROM_SCHEMA
@@ -259,6 +260,7 @@ class SamplingSettings(SectionSettings):
     thinning: int = FROM_SCHEMA
     min_abs_dg_kJ: float = FROM_SCHEMA
     min_abs_flux: float = FROM_SCHEMA
+    margin_reactions: tuple[str, ...] | None = FROM_SCHEMA
     processes: int = FROM_SCHEMA
 
 

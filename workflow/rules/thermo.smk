@@ -6,6 +6,7 @@ rule reaction_energies:
         table="results/thermo/reaction_energies.csv",
         sqrt_cov="results/thermo/dg0_sqrt_cov.parquet",
         unmapped="results/thermo/unmapped_metabolites.json",
+        coverage="results/thermo/coverage.json",
     params:
         **NETWORK_PARAMS,
         physiology=ENERGY_PHYSIOLOGY,

@@ -75,6 +75,14 @@ def sample_steady_states(
     :func:`~kinetigen.sampling.checks.check_steady_states`.
     """
     sampling = SamplingSettings.coerce(sampling)
+    if sampling.margin_reactions is not None:
+        # The polytope binds the margins on every active reaction; a reference that honours
+        # them on a list only may leave it empty. Say so instead of an infeasible polytope.
+        raise sampling.error(
+            "margin_reactions",
+            "only the TFA reference honours this list so far; steady-state sampling applies "
+            "the margins to every active reaction (set it to null to sample)",
+        )
     start = time.perf_counter()
     problem = build_tfa_problem(env, tfa)
     if min_growth is None:

@@ -115,9 +115,16 @@ def run_tfa(
     return summary, variability
 
 
-def _margins(sampling: SamplingSettings) -> dict[str, float]:
-    """The sampling margins the reference must honour."""
-    return {"min_abs_dg_kJ": sampling.min_abs_dg_kJ, "min_abs_flux": sampling.min_abs_flux}
+def _margins(sampling: SamplingSettings) -> dict[str, Any]:
+    """The sampling margins the reference must honour (and the reactions they bind, when
+    ``sampling.margin_reactions`` lists them)."""
+    margins: dict[str, Any] = {
+        "min_abs_dg_kJ": sampling.min_abs_dg_kJ,
+        "min_abs_flux": sampling.min_abs_flux,
+    }
+    if sampling.margin_reactions is not None:
+        margins["margin_reactions"] = list(sampling.margin_reactions)
+    return margins
 
 
 def _tfa_growth(problem: TFAProblem, fba: float) -> float:
@@ -144,7 +151,7 @@ def _tfa_growth(problem: TFAProblem, fba: float) -> float:
 def _summary(
     problem: TFAProblem,
     reference: ReferenceSolution,
-    margins: dict[str, float],
+    margins: dict[str, Any],
     fba: float,
     tfa_growth: float,
     min_growth: float,
