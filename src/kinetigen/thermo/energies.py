@@ -292,11 +292,48 @@ def reaction_energies(
     missing = sorted({m.compartment for m in model.metabolites} - set(compartments))
     if missing:
         raise config_error("physiology.compartments", f"lacks model compartment(s) {missing}")
-    order = list(compartments)
     cc = cc or component_contribution(physiology["temperature_K"])
     mapping = map_metabolites(model, cc.ccache)
     excluded = set(thermo.get("unconstrained_reactions") or [])
 
+    means, reasons = _means(cc, model, mapping, compartments, biomass_reaction, excluded)
+    estimated = [r.id for r in model.reactions if r.id in means]
+    basis = _uncertainty_basis(cc, model, mapping, estimated)
+    # Row by row (not norm(axis=1)): the same floating-point sums as before, bit for bit.
+    stds = {r: float(np.linalg.norm(basis[i])) for i, r in enumerate(estimated)}
+    max_std = float(thermo["max_dg0_std_kJ"])
+    for reaction_id, std in stds.items():
+        if std > max_std:
+            reasons[reaction_id] = (
+                REASONS["too_uncertain"]
+                + f"{std:.1f} kJ/mol above thermo.max_dg0_std_kJ = {max_std}"
+            )
+    table, sqrt_cov = _tables(model, means, stds, reasons, estimated, basis)
+    summary = coverage(table, model)
+    log.info(
+        "thermodynamic coverage: %d of %d reactions constrained (%.1f %%); unconstrained by "
+        "reason: %s",
+        summary["constrained"],
+        summary["reactions"],
+        100 * summary["fraction_constrained"],
+        ", ".join(f"{k} {v}" for k, v in summary["unconstrained_by_reason"].items() if v),
+    )
+    return ReactionEnergies(
+        table=table, sqrt_cov=sqrt_cov, unmapped=mapping.unmapped, coverage=summary
+    )
+
+
+def _means(
+    cc: ComponentContribution,
+    model: cobra.Model,
+    mapping: MetaboliteMapping,
+    compartments: Mapping[str, Mapping[str, Any]],
+    biomass_reaction: str,
+    excluded: set[str],
+) -> tuple[dict[str, float], dict[str, str]]:
+    """dG'0 means of the reactions eQuilibrator can estimate, and every reaction's reason to
+    stay unconstrained ("" for none yet)."""
+    order = list(compartments)
     reasons: dict[str, str] = {}
     means: dict[str, float] = {}
     single: dict[str, list[cobra.Reaction]] = defaultdict(list)
@@ -312,35 +349,40 @@ def reaction_energies(
             means[reaction.id] = _transport_mean(cc, reaction, mapping, compartments, *present)
         except ESTIMATION_ERRORS as error:
             reasons[reaction.id] = REASONS["estimate_failed"] + f"{type(error).__name__}: {error}"
-
     for compartment, reactions in single.items():
         compartment_means, failed = _single_compartment_means(
             cc, reactions, mapping, compartments[compartment]
         )
         means.update(compartment_means)
         reasons.update(failed)
+    return means, reasons
 
-    estimated = [r.id for r in model.reactions if r.id in means]
-    basis = np.zeros((0, 0))
-    if estimated:
-        _, sqrt_cov = cc.standard_dg_multi(
-            [
-                _phased(_compound_stoichiometry(model.reactions.get_by_id(r), mapping))
-                for r in estimated
-            ],
-            uncertainty_representation="sqrt",
-        )
-        basis = np.asarray(sqrt_cov.m_as("kJ/mol"), dtype=float)
-    # Row by row (not norm(axis=1)): the same floating-point sums as before, bit for bit.
-    stds = {r: float(np.linalg.norm(basis[i])) for i, r in enumerate(estimated)}
-    max_std = float(thermo["max_dg0_std_kJ"])
-    for reaction_id, std in stds.items():
-        if std > max_std:
-            reasons[reaction_id] = (
-                REASONS["too_uncertain"]
-                + f"{std:.1f} kJ/mol above thermo.max_dg0_std_kJ = {max_std}"
-            )
 
+def _uncertainty_basis(
+    cc: ComponentContribution, model: cobra.Model, mapping: MetaboliteMapping, estimated: list[str]
+) -> np.ndarray:
+    """Square root of the dG'0 covariance of ``estimated``, one row each, from one call."""
+    if not estimated:
+        return np.zeros((0, 0))
+    _, sqrt_cov = cc.standard_dg_multi(
+        [
+            _phased(_compound_stoichiometry(model.reactions.get_by_id(r), mapping))
+            for r in estimated
+        ],
+        uncertainty_representation="sqrt",
+    )
+    return np.asarray(sqrt_cov.m_as("kJ/mol"), dtype=float)
+
+
+def _tables(
+    model: cobra.Model,
+    means: Mapping[str, float],
+    stds: Mapping[str, float],
+    reasons: Mapping[str, str],
+    estimated: list[str],
+    basis: np.ndarray,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The per-reaction table and the constrained reactions' square-root basis."""
     table = pd.DataFrame(
         {
             "dg0_mean_kJ": [means.get(r.id, np.nan) for r in model.reactions],
@@ -359,15 +401,4 @@ def reaction_energies(
         index=pd.Index(constrained, name="reaction"),
         columns=[f"q{k}" for k in used],
     )
-    summary = coverage(table, model)
-    log.info(
-        "thermodynamic coverage: %d of %d reactions constrained (%.1f %%); unconstrained by "
-        "reason: %s",
-        summary["constrained"],
-        summary["reactions"],
-        100 * summary["fraction_constrained"],
-        ", ".join(f"{k} {v}" for k, v in summary["unconstrained_by_reason"].items() if v),
-    )
-    return ReactionEnergies(
-        table=table, sqrt_cov=sqrt_cov, unmapped=mapping.unmapped, coverage=summary
-    )
+    return table, sqrt_cov
