@@ -1,4 +1,7 @@
-"""The settings classes and the schema agree: the schema is the one home of every key."""
+"""The settings classes and the schema agree: the schema is the one home of every key.
+
+`kinetigen.settings.section` makes the fields from the schema; these tests read the schema
+on their own (JSON type -> Python type) and check what it made."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import math
 import types
 import typing
 from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -15,12 +19,17 @@ from kinetigen.schema import ConfigError, load_schema, schema_defaults, subschem
 from kinetigen.settings import (
     FROM_SCHEMA,
     SECTIONS,
+    AnalysisSettings,
     BioreactorSettings,
+    KineticsSectionSettings,
+    SamplingSettings,
     SectionSettings,
     TFASettings,
+    ThresholdSettings,
     TrainingSettings,
     TRNESSettings,
     WorkflowSettings,
+    section,
 )
 
 # JSON Schema type -> the Python type a settings field holds
@@ -80,6 +89,36 @@ def test_fields_are_the_section_keys_with_the_schema_types(cls: type[SectionSett
         # defaults live in the schema only
         assert item.default is FROM_SCHEMA or key == "environments", key
         assert _annotation(hint) == _expected_type(node), key
+
+
+def test_fields_are_in_schema_order_and_keys_that_are_not_names_are_mapped():
+    # `section` makes the fields; their order is the schema's (as_dict, repr, __init__)
+    for cls in SECTIONS:
+        as_keys = [cls.key_of(f.name).rpartition(".")[2] for f in dataclasses.fields(cls)]
+        assert as_keys == list(subschema(cls.SECTION)["properties"]), cls.__name__
+    assert TrainingSettings.key_of("sep_cma") == "training.sep-cma"
+    assert "renaissance-ours" in TrainingSettings().as_dict()
+
+
+def test_annotations_that_decide_how_values_are_stored():
+    # the element types the stored values are coerced to (bounds as float pairs, ...)
+    hints = typing.get_type_hints(KineticsSectionSettings)
+    assert hints["km_bounds_M"] == tuple[float, float]
+    assert hints["km_bounds_overrides_M"] == Mapping[str, tuple[float, float]]
+    assert hints["threshold"] is ThresholdSettings
+    assert typing.get_type_hints(AnalysisSettings)["perturbations"] == tuple[Mapping[str, Any], ...]
+    assert typing.get_type_hints(SamplingSettings)["margin_reactions"] == tuple[str, ...] | None
+    assert typing.get_type_hints(BioreactorSettings)["substrate"] == str | None
+    kinetics = KineticsSectionSettings(km_bounds_overrides_M={"Km_A": [1e-6, 1]})
+    assert kinetics.km_bounds_overrides_M["Km_A"] == (1e-6, 1.0)
+
+
+def test_a_written_field_must_be_a_key_of_its_section():
+    with pytest.raises(TypeError, match=r"\['bigm'\] are not keys of section 'tfa'"):
+
+        @section("tfa")
+        class _Wrong(SectionSettings):
+            bigm: float = 1.0
 
 
 @pytest.mark.parametrize(

@@ -147,16 +147,18 @@ def subschema(key: str) -> dict[str, Any]:
             node = node["additionalProperties"]
         else:
             raise KeyError(f"the config schema has no key {key!r}")
-        if "$ref" in node:
-            node = _resolve(node["$ref"])
+        node = resolved(node)
     return node
 
 
-def _resolve(reference: str) -> dict[str, Any]:
-    node: Any = load_schema()
-    for part in reference.removeprefix("#/").split("/"):
-        node = node[part]
-    return node
+def resolved(node: dict[str, Any]) -> dict[str, Any]:
+    """``node`` itself, or the part of the schema its ``$ref`` ("#/$defs/range") points to."""
+    if "$ref" not in node:
+        return node
+    target: Any = load_schema()
+    for part in node["$ref"].removeprefix("#/").split("/"):
+        target = target[part]
+    return target
 
 
 def section_keys(key: str) -> list[str]:

@@ -1,12 +1,14 @@
 """Typed settings: one frozen dataclass per config section, built from the schema.
 
 The schema (:mod:`kinetigen.schema`) is the one home of every key's default, type, range and
-description; these classes hold no copy of them. A field left out takes the schema's default
-(:data:`FROM_SCHEMA`), every value is checked against its key's part of the schema (errors name
-the key, ``config key 'tfa.big_m_kJ': ...``) and stored as the annotated type (lists become
-tuples, YAML's ``12`` becomes ``12.0`` for a float). ``check`` adds what JSON Schema cannot
-say (relations between keys). A test checks that every section's fields are exactly the
-schema's keys.
+description; these classes hold no copy of them. :func:`section` makes each class's fields from
+its section's keys in the schema (the annotations from the JSON types), so a class holds only
+its docstring, its :meth:`~SectionSettings.check` and its derived properties. A field left out
+takes the schema's default (:data:`FROM_SCHEMA`), every value is checked against its key's part
+of the schema (errors name the key, ``config key 'tfa.big_m_kJ': ...``) and stored as the
+annotated type (lists become tuples, YAML's ``12`` becomes ``12.0`` for a float). ``check``
+adds what JSON Schema cannot say (relations between keys). A test checks the fields and their
+types against the schema, read independently.
 
 Build them at the edge (a Snakemake script, a notebook) and hand them to library functions::
 
@@ -23,11 +25,18 @@ import functools
 import math
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
-from kinetigen.schema import ConfigError, check_value, config_error, schema_defaults, subschema
+from kinetigen.schema import (
+    ConfigError,
+    check_value,
+    config_error,
+    resolved,
+    schema_defaults,
+    subschema,
+)
 
 # Gas constant in kJ/mol/K (CODATA 2018).
 GAS_CONSTANT_KJ_PER_MOL_K = 8.314462618e-3
@@ -89,7 +98,8 @@ def _hints(cls: type) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class SectionSettings:
-    """Base of the section classes: the fields are the keys of config section ``SECTION``."""
+    """Base of the section classes: the fields are the keys of config section ``SECTION``
+    (made by :func:`section`)."""
 
     SECTION: ClassVar[str] = ""
     # The error type raised for a bad value (a subclass of ConfigError).
@@ -197,20 +207,101 @@ def _section_class(annotation: Any) -> type[SectionSettings] | None:
 
 
 # --------------------------------------------------------------------------------------------
+# the fields of a section, made from the schema
+
+# JSON Schema type -> the Python type a value is stored as (see _coerce)
+_JSON_TYPES: dict[str, type] = {"number": float, "integer": int, "boolean": bool, "string": str}
+
+# The settings class of every section made so far, by config key: a sub-section becomes a field
+# of its class, so a section's class is made after those of its sub-sections.
+_SECTION_CLASSES: dict[str, type[SectionSettings]] = {}
+
+S = TypeVar("S", bound=SectionSettings)
+
+
+def _python_type(node: dict[str, Any]) -> Any:
+    """The annotation of a value of schema ``node``: number -> float, integer -> int, boolean
+    -> bool, string -> str, array -> tuple (``tuple[X, X]`` for a fixed length such as [low,
+    high] bounds, else ``tuple[X, ...]``), object -> ``Mapping[str, X]`` (X from its
+    ``additionalProperties``; Any for named keys) and a nullable type -> ``X | None``."""
+    node = resolved(node)
+    kinds = node.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    (kind,) = [kind for kind in kinds if kind != "null"]  # one type (or it and null)
+    if kind == "array":
+        item = _python_type(node["items"]) if "items" in node else Any
+        length = node.get("minItems")
+        fixed = length is not None and length == node.get("maxItems")
+        annotation: Any = tuple[(item,) * length] if fixed else tuple[item, ...]
+    elif kind == "object":
+        values = node.get("additionalProperties")
+        annotation = Mapping[str, _python_type(values) if isinstance(values, Mapping) else Any]
+    else:
+        annotation = _JSON_TYPES[kind]
+    return annotation | None if "null" in kinds else annotation
+
+
+def section(key: str) -> Callable[[type[S]], type[S]]:
+    """Class decorator: the class as the frozen settings dataclass of config section ``key``
+    ("tfa", "training.sep-cma"; "" for the whole config), with one field per key of the
+    section in the schema, in the schema's order:
+
+    * a key with sub-keys (a sub-section) holds its own settings class (made before);
+    * any other key is annotated with the Python type of its schema (:func:`_python_type`)
+      and defaults to :data:`FROM_SCHEMA`;
+    * a key that is not a Python name (``sep-cma``) becomes field ``sep_cma``, read from and
+      written to that key (:func:`keyed`).
+
+    A field written in the class body is kept as written (for a default that is not the
+    schema's, such as ``WorkflowSettings.environments``); it must be a key of the section."""
+
+    def build(cls: type[S]) -> type[S]:
+        cls.SECTION = key
+        written = dict(cls.__dict__.get("__annotations__", {}))
+        made: dict[str, Any] = {}
+        for part in subschema(key)["properties"]:
+            name = part.replace("-", "_")
+            if not name.isidentifier():
+                raise TypeError(f"config key {part!r} of {key!r} has no field name")
+            if name in written:
+                made[name] = written.pop(name)
+                continue
+            made[name] = _field_type(_join(key, part))
+            setattr(cls, name, FROM_SCHEMA if name == part else keyed(_join(key, part)))
+        cls.__annotations__ = {**written, **made}  # what is left written: ClassVars
+        settings = dataclass(frozen=True)(cls)
+        extra = [item.name for item in fields(settings) if item.name not in made]
+        if extra:
+            raise TypeError(f"{cls.__name__}: {extra} are not keys of section {key!r}")
+        _SECTION_CLASSES[key] = settings
+        return settings
+
+    return build
+
+
+def _join(section_key: str, part: str) -> str:
+    return f"{section_key}.{part}" if section_key else part
+
+
+def _field_type(key: str) -> Any:
+    """The annotation of config key ``key``'s field: its sub-section's class or its type."""
+    node = subschema(key)
+    if "properties" not in node:
+        return _python_type(node)
+    if key not in _SECTION_CLASSES:
+        raise TypeError(f"the settings class of section {key!r} must be made before its parent")
+    return _SECTION_CLASSES[key]
+
+
+# --------------------------------------------------------------------------------------------
 # physiology, thermo, tfa, sampling
 
 
-@dataclass(frozen=True)
+@section("physiology")
 class PhysiologySettings(SectionSettings):
     """``physiology``: temperature (K), cell density (gDW per litre of cell volume), small
     molecules (BiGG base ids) and, per compartment, pH, ionic strength (M), potential (mV)
     and default concentration bounds [low, high] (mol/L)."""
-
-    SECTION: ClassVar[str] = "physiology"
-    temperature_K: float = FROM_SCHEMA
-    cell_density_gDW_per_L: float = FROM_SCHEMA
-    small_molecules: tuple[str, ...] = FROM_SCHEMA
-    compartments: Mapping[str, Mapping[str, Any]] = FROM_SCHEMA
 
     @property
     def rt(self) -> float:
@@ -218,28 +309,16 @@ class PhysiologySettings(SectionSettings):
         return GAS_CONSTANT_KJ_PER_MOL_K * self.temperature_K
 
 
-@dataclass(frozen=True)
+@section("thermo")
 class ThermoSettings(SectionSettings):
     """``thermo``: the dG'0 confidence region (z_score), the largest usable standard error
     (kJ/mol) and reactions left without thermodynamic constraints."""
 
-    SECTION: ClassVar[str] = "thermo"
-    z_score: float = FROM_SCHEMA
-    max_dg0_std_kJ: float = FROM_SCHEMA
-    unconstrained_reactions: tuple[str, ...] = FROM_SCHEMA
 
-
-@dataclass(frozen=True)
+@section("tfa")
 class TFASettings(SectionSettings):
     """``tfa``: big M and epsilon (kJ/mol), the growth floor as a fraction of the TFA optimum,
     whether to run variability analysis, and how the reference profile is chosen."""
-
-    SECTION: ClassVar[str] = "tfa"
-    big_m_kJ: float = FROM_SCHEMA
-    epsilon_kJ: float = FROM_SCHEMA
-    min_growth_fraction: float = FROM_SCHEMA
-    variability: bool = FROM_SCHEMA
-    directionality: str = FROM_SCHEMA
 
     def check(self) -> None:
         if not self.epsilon_kJ < self.big_m_kJ:
@@ -248,91 +327,48 @@ class TFASettings(SectionSettings):
             )
 
 
-@dataclass(frozen=True)
+@section("sampling")
 class SamplingSettings(SectionSettings):
     """``sampling``: steady states per environment, sampler, thinning, the margins of active
     reactions (|dG| in kJ/mol, |v| in mmol/gDW/h), the reactions they bind in the reference
     (None: every constrained one) and worker processes."""
-
-    SECTION: ClassVar[str] = "sampling"
-    n_samples: int = FROM_SCHEMA
-    sampler: str = FROM_SCHEMA
-    thinning: int = FROM_SCHEMA
-    min_abs_dg_kJ: float = FROM_SCHEMA
-    min_abs_flux: float = FROM_SCHEMA
-    margin_reactions: tuple[str, ...] | None = FROM_SCHEMA
-    processes: int = FROM_SCHEMA
 
 
 # --------------------------------------------------------------------------------------------
 # kinetics
 
 
-@dataclass(frozen=True)
+@section("kinetics.threshold")
 class ThresholdSettings(SectionSettings):
     """``kinetics.threshold``: factor (None: derived from the return test) or a fixed
     threshold in 1/h."""
 
-    SECTION: ClassVar[str] = "kinetics.threshold"
-    factor: float | None = FROM_SCHEMA
-    fixed_per_h: float | None = FROM_SCHEMA
 
-
-@dataclass(frozen=True)
+@section("kinetics.split")
 class SplitSettings(SectionSettings):
     """``kinetics.split``: training and evaluation steady states per environment."""
 
-    SECTION: ClassVar[str] = "kinetics.split"
-    n_train: int = FROM_SCHEMA
-    n_evaluation: int = FROM_SCHEMA
-    gap: int = FROM_SCHEMA
 
-
-@dataclass(frozen=True)
+@section("kinetics.attainability")
 class AttainabilitySettings(SectionSettings):
     """``kinetics.attainability``: the CMA-ES search over saturations."""
 
-    SECTION: ClassVar[str] = "kinetics.attainability"
-    max_evaluations: int = FROM_SCHEMA
-    popsize: int | None = FROM_SCHEMA
-    sigma0: float = FROM_SCHEMA
 
-
-@dataclass(frozen=True)
+@section("kinetics.oracle")
 class OracleSettings(SectionSettings):
     """``kinetics.oracle``: the ORACLE baseline's draws."""
 
-    SECTION: ClassVar[str] = "kinetics.oracle"
-    n_parameter_sets: int = FROM_SCHEMA
-    batch_size: int = FROM_SCHEMA
 
-
-@dataclass(frozen=True)
+@section("kinetics.sbml")
 class SbmlSettings(SectionSettings):
     """``kinetics.sbml``: models exported per environment."""
 
-    SECTION: ClassVar[str] = "kinetics.sbml"
-    n_models: int = FROM_SCHEMA
 
-
-@dataclass(frozen=True)
+@section("kinetics")
 class KineticsSectionSettings(SectionSettings):
     """``kinetics``: Km bounds (mol/L), activity tolerance, boundary compartments, constant
     small molecules, device, and the sub-sections. The kinetic stage reads it together with
     the physiology as :class:`kinetigen.kinetics.KineticsSettings`."""
-
-    SECTION: ClassVar[str] = "kinetics"
-    km_bounds_M: tuple[float, float] = FROM_SCHEMA
-    km_bounds_overrides_M: Mapping[str, tuple[float, float]] = FROM_SCHEMA
-    active_flux_tol: float = FROM_SCHEMA
-    boundary_compartments: tuple[str, ...] = FROM_SCHEMA
-    constant_small_molecules: bool = FROM_SCHEMA
-    threshold: ThresholdSettings = FROM_SCHEMA
-    split: SplitSettings = FROM_SCHEMA
-    attainability: AttainabilitySettings = FROM_SCHEMA
-    oracle: OracleSettings = FROM_SCHEMA
-    sbml: SbmlSettings = FROM_SCHEMA
-    device: str = FROM_SCHEMA
 
     def check(self) -> None:
         bounds = {"km_bounds_M": self.km_bounds_M}
@@ -350,44 +386,15 @@ class KineticsSectionSettings(SectionSettings):
 # generator and training
 
 
-@dataclass(frozen=True)
+@section("generator")
 class GeneratorSettings(SectionSettings):
     """``generator``: the network (latent size, condition size and features, hidden widths,
     conditioning, activation, output-layer scale)."""
 
-    SECTION: ClassVar[str] = "generator"
-    latent_dim: int = FROM_SCHEMA
-    condition_dim: int = FROM_SCHEMA
-    condition_features: tuple[str, ...] = FROM_SCHEMA
-    hidden: tuple[int, ...] = FROM_SCHEMA
-    conditioning: str = FROM_SCHEMA
-    activation: str = FROM_SCHEMA
-    output_init_scale: float = FROM_SCHEMA
 
-
-@dataclass(frozen=True)
+@section("training.trnes")
 class TRNESSettings(SectionSettings):
     """``training.trnes``: the trust-region NES (see :class:`kinetigen.es.TrustRegionNES`)."""
-
-    SECTION: ClassVar[str] = "training.trnes"
-    population_size: int = FROM_SCHEMA
-    models_per_member: int = FROM_SCHEMA
-    sigma0: float = FROM_SCHEMA
-    eta_mean: float = FROM_SCHEMA
-    eta_sigma: float | None = FROM_SCHEMA
-    kl_mean_per_weight: float = FROM_SCHEMA
-    kl_sigma_per_weight: float = FROM_SCHEMA
-    radius: float = FROM_SCHEMA
-    radius_min: float = FROM_SCHEMA
-    radius_max: float = FROM_SCHEMA
-    radius_shrink: float = FROM_SCHEMA
-    radius_grow: float = FROM_SCHEMA
-    sigma_factor_min: float = FROM_SCHEMA
-    sigma_factor_max: float = FROM_SCHEMA
-    acceptance_models: int | None = FROM_SCHEMA
-    acceptance_k: float = FROM_SCHEMA
-    growth_k: float = FROM_SCHEMA
-    acceptance_per_objective: bool = FROM_SCHEMA
 
     def check(self) -> None:
         if self.population_size % 2:
@@ -402,85 +409,33 @@ class TRNESSettings(SectionSettings):
             )
 
 
-@dataclass(frozen=True)
-class _RenaissanceUpdate(SectionSettings):
-    """The keys that ``training.renaissance`` and ``training.renaissance-ours`` share."""
-
-    population_size: int = FROM_SCHEMA
-    models_per_member: int = FROM_SCHEMA
-    sigma: float = FROM_SCHEMA
-    learning_rate: float = FROM_SCHEMA
-    decay: float = FROM_SCHEMA
-    common_batch: bool = FROM_SCHEMA
-
-
-@dataclass(frozen=True)
-class RenaissanceSettings(_RenaissanceUpdate):
+@section("training.renaissance")
+class RenaissanceSettings(SectionSettings):
     """``training.renaissance``: RENAISSANCE's optimiser with the published defaults."""
 
-    SECTION: ClassVar[str] = "training.renaissance"
-    reward: str = FROM_SCHEMA
-    n_consider: int = FROM_SCHEMA
 
-
-@dataclass(frozen=True)
-class RenaissanceOursSettings(_RenaissanceUpdate):
+@section("training.renaissance-ours")
+class RenaissanceOursSettings(SectionSettings):
     """``training.renaissance-ours``: RENAISSANCE's update with kinetigen's reward."""
 
-    SECTION: ClassVar[str] = "training.renaissance-ours"
 
-
-@dataclass(frozen=True)
+@section("training.sep-cma")
 class SepCMASettings(SectionSettings):
     """``training.sep-cma``: separable CMA-ES (pycma)."""
 
-    SECTION: ClassVar[str] = "training.sep-cma"
-    population_size: int = FROM_SCHEMA
-    models_per_member: int = FROM_SCHEMA
-    sigma0: float = FROM_SCHEMA
 
-
-@dataclass(frozen=True)
+@section("training.benchmark")
 class BenchmarkSettings(SectionSettings):
     """``training.benchmark``: the stability benchmark (methods, seeds, budget, monitor)."""
-
-    SECTION: ClassVar[str] = "training.benchmark"
-    methods: tuple[str, ...] = FROM_SCHEMA
-    seeds: int = FROM_SCHEMA
-    first_seed: int = FROM_SCHEMA
-    max_model_evaluations: int = FROM_SCHEMA
-    monitor_models: int = FROM_SCHEMA
-    report_at: tuple[int, ...] = FROM_SCHEMA
-    target: float = FROM_SCHEMA
 
 
 MethodSettings = TRNESSettings | RenaissanceSettings | RenaissanceOursSettings | SepCMASettings
 
 
-@dataclass(frozen=True)
+@section("training")
 class TrainingSettings(SectionSettings):
     """``training``: mode, environments, runs, stop criteria, reward tie-breaker, threads and
     one sub-section per optimiser (:meth:`method`)."""
-
-    SECTION: ClassVar[str] = "training"
-    mode: str = FROM_SCHEMA
-    heldout: tuple[str, ...] = FROM_SCHEMA
-    methods: tuple[str, ...] = FROM_SCHEMA
-    seeds: tuple[int, ...] = FROM_SCHEMA
-    per_environment: bool = FROM_SCHEMA
-    max_generations: int = FROM_SCHEMA
-    max_model_evaluations: int | None = FROM_SCHEMA
-    checkpoint_every: int = FROM_SCHEMA
-    tie_weight: float = FROM_SCHEMA
-    tie_breaker: str = FROM_SCHEMA
-    tie_scale: float = FROM_SCHEMA
-    final_models: int = FROM_SCHEMA
-    threads: int = FROM_SCHEMA
-    trnes: TRNESSettings = FROM_SCHEMA
-    renaissance: RenaissanceSettings = FROM_SCHEMA
-    renaissance_ours: RenaissanceOursSettings = keyed("training.renaissance-ours")
-    sep_cma: SepCMASettings = keyed("training.sep-cma")
-    benchmark: BenchmarkSettings = FROM_SCHEMA
 
     def method(self, name: str) -> MethodSettings:
         """The settings of optimiser ``name`` (its sub-section, e.g. ``sep-cma``)."""
@@ -498,7 +453,7 @@ class BioreactorConfigError(ConfigError):
     """A ``validation.bioreactor`` config value is missing, unknown or out of range."""
 
 
-@dataclass(frozen=True)
+@section("validation.bioreactor")
 class BioreactorSettings(SectionSettings):
     """``validation.bioreactor``: settings of the batch simulation.
 
@@ -523,22 +478,7 @@ class BioreactorSettings(SectionSettings):
     processes : worker processes for ensembles (1 = in the calling process).
     """
 
-    SECTION: ClassVar[str] = "validation.bioreactor"
     ERROR: ClassVar[type[ValueError]] = BioreactorConfigError
-    environment: str = FROM_SCHEMA
-    n_models: int = FROM_SCHEMA
-    initial_biomass_gDW_per_L: float = FROM_SCHEMA
-    substrate: str | None = FROM_SCHEMA
-    exhaustion_fraction: float = FROM_SCHEMA
-    max_time_h: float = FROM_SCHEMA
-    constant_metabolites: tuple[str, ...] = FROM_SCHEMA
-    extracellular_compartment: str = FROM_SCHEMA
-    method: str = FROM_SCHEMA
-    rtol: float = FROM_SCHEMA
-    atol_fraction: float = FROM_SCHEMA
-    n_time_points: int = FROM_SCHEMA
-    max_rhs_evaluations: int = FROM_SCHEMA
-    processes: int = FROM_SCHEMA
 
     def check(self) -> None:
         for name in ("initial_biomass_gDW_per_L", "max_time_h", "atol_fraction"):
@@ -547,23 +487,11 @@ class BioreactorSettings(SectionSettings):
                 raise self.error(name, f"must be finite, got {value!r}")
 
 
-@dataclass(frozen=True)
+@section("validation")
 class ValidationSettings(SectionSettings):
     """``validation``: which generator, group sizes, perturbation magnitudes and repeats, the
     return criterion (tolerance, return time in doubling times), trajectories, processes and
     the bioreactor."""
-
-    SECTION: ClassVar[str] = "validation"
-    method: str = FROM_SCHEMA
-    n_generated: int = FROM_SCHEMA
-    n_control: int = FROM_SCHEMA
-    magnitudes: tuple[float, ...] = FROM_SCHEMA
-    n_perturbations: int = FROM_SCHEMA
-    tolerance: float = FROM_SCHEMA
-    return_time_factor: float = FROM_SCHEMA
-    trajectory_models: int = FROM_SCHEMA
-    processes: int = FROM_SCHEMA
-    bioreactor: BioreactorSettings = FROM_SCHEMA
 
     @property
     def threshold_factor(self) -> float:
@@ -583,60 +511,30 @@ class ValidationSettings(SectionSettings):
 # analysis
 
 
-@dataclass(frozen=True)
+@section("analysis.finite_difference")
 class FiniteDifferenceSettings(SectionSettings):
     """``analysis.finite_difference``: the sample checked against finite differences of the
     nonlinear model (models per group, enzymes per model, relative Vmax step)."""
 
-    SECTION: ClassVar[str] = "analysis.finite_difference"
-    models: int = FROM_SCHEMA
-    enzymes: int = FROM_SCHEMA
-    step: float = FROM_SCHEMA
 
-
-@dataclass(frozen=True)
+@section("analysis")
 class AnalysisSettings(SectionSettings):
     """``analysis``: control coefficients (models per group, extra fluxes of interest) and
     enzyme perturbation studies (changes, models per group, horizon in doubling times,
     settling tolerance), figure size and the finite-difference check."""
-
-    SECTION: ClassVar[str] = "analysis"
-    n_models: int = FROM_SCHEMA
-    fluxes: tuple[str, ...] = FROM_SCHEMA
-    perturbations: tuple[Mapping[str, Any], ...] = FROM_SCHEMA
-    perturbation_models: int = FROM_SCHEMA
-    horizon_doubling_times: float = FROM_SCHEMA
-    settle_tolerance: float = FROM_SCHEMA
-    top_enzymes: int = FROM_SCHEMA
-    finite_difference: FiniteDifferenceSettings = FROM_SCHEMA
 
 
 # --------------------------------------------------------------------------------------------
 # the whole config
 
 
-@dataclass(frozen=True)
+@section("")
 class WorkflowSettings(SectionSettings):
     """Every section of a config. ``environments`` are the environments' config entries
     (reaction bounds, concentrations, measured fluxes; checked by the schema, and against
     the model by :func:`kinetigen.config.check_against_model`); a partial config (a rule's
     params) may leave them out."""
 
-    SECTION: ClassVar[str] = ""
-    model: str = FROM_SCHEMA
-    biomass_reaction: str = FROM_SCHEMA
-    solver: str = FROM_SCHEMA
-    seed: int = FROM_SCHEMA
-    run_environments: tuple[str, ...] = FROM_SCHEMA
-    physiology: PhysiologySettings = FROM_SCHEMA
-    thermo: ThermoSettings = FROM_SCHEMA
-    tfa: TFASettings = FROM_SCHEMA
-    sampling: SamplingSettings = FROM_SCHEMA
-    kinetics: KineticsSectionSettings = FROM_SCHEMA
-    generator: GeneratorSettings = FROM_SCHEMA
-    training: TrainingSettings = FROM_SCHEMA
-    validation: ValidationSettings = FROM_SCHEMA
-    analysis: AnalysisSettings = FROM_SCHEMA
     environments: Mapping[str, Mapping[str, Any]] = field(
         default_factory=dict, metadata={"may_be_empty": True}
     )
