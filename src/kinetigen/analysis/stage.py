@@ -35,7 +35,7 @@ from kinetigen.kinetics.batched import DTYPE
 from kinetigen.kinetics.settings import KineticsSettings, as_settings
 from kinetigen.network import load_network
 from kinetigen.seeds import derive_seed
-from kinetigen.settings import AnalysisSettings, WorkflowSettings
+from kinetigen.settings import AnalysisSettings, FiniteDifferenceSettings, WorkflowSettings
 from kinetigen.validation.ensembles import ModelSet, generated_models, oracle_models
 
 log = logging.getLogger(__name__)
@@ -209,13 +209,12 @@ def _finite_difference_check(
     model: KineticModel,
     coefficients: ControlCoefficients,
     set_: ModelSet,
-    settings: AnalysisSettings,
+    check: FiniteDifferenceSettings,
     rng: np.random.Generator,
 ) -> dict[str, Any]:
     """Largest relative error of C^J and C^x against finite differences on the first
-    ``finite_difference.models`` OK models (error metric of the tests: relative, with a floor
-    of 1e-2 of the largest coefficient of the column and 1e-3)."""
-    check = settings.finite_difference
+    ``check.models`` OK models (error metric of the tests: relative, with a floor of 1e-2 of
+    the largest coefficient of the column and 1e-3)."""
     worst = {"flux": 0.0, "concentration": 0.0}
     failed = checked = 0
     n_enzymes = min(check.enzymes, len(model.reactions))
@@ -247,17 +246,11 @@ def _finite_difference_check(
     }
 
 
-def _group_checks(
-    model: KineticModel,
-    coefficients: ControlCoefficients,
-    set_: ModelSet,
-    settings: AnalysisSettings,
-    rng: np.random.Generator,
-) -> dict[str, Any]:
-    """Status counts, the theorems' largest residuals and the finite-difference sample."""
+def _theorem_checks(coefficients: ControlCoefficients) -> dict[str, Any]:
+    """Status counts and the largest residuals of the summation and connectivity theorems."""
     residuals = coefficients.residuals()
     return {
-        "models": len(set_),
+        "models": len(coefficients),
         "status": coefficients.status_counts(),
         "max_residual": {
             name: float(np.nanmax(values)) if coefficients.ok.any() else None
@@ -266,7 +259,6 @@ def _group_checks(
         "theorems_hold_1e-8": bool(
             coefficients.ok.any() and all(np.nanmax(v) < 1e-8 for v in residuals.values())
         ),
-        "finite_differences": _finite_difference_check(model, coefficients, set_, settings, rng),
     }
 
 
@@ -324,7 +316,8 @@ def control_analysis(
             summaries.append(
                 _summary_rows(set_.group, kind, values, names, model.reactions, targets.names)
             )
-        checks["groups"][set_.group] = _group_checks(model, coefficients, set_, settings, rng)
+        fd = _finite_difference_check(model, coefficients, set_, settings.finite_difference, rng)
+        checks["groups"][set_.group] = {**_theorem_checks(coefficients), "finite_differences": fd}
         log.info(
             "%s %s: %d models, status %s",
             model.environment,
