@@ -14,13 +14,17 @@ from typing import Any
 import numpy as np
 
 from kinetigen.kinetics import NonlinearModel
-from kinetigen.kinetics.nonlinear import RhsBudgetExceeded, solve_within_budget
+from kinetigen.kinetics.nonlinear import IntegrationSettings, RhsBudgetExceeded
 
 # A concentration below this fraction of its reference steady state is "depleted", one above
 # ACCUMULATION_FACTOR times it "accumulates": either ends the integration without a steady
 # state (the rate laws need x > 0, and nothing in the model bounds an accumulating pool).
 DEPLETION_FRACTION = 1e-6
 ACCUMULATION_FACTOR = 1e4
+
+# The end point is polished by Newton and compared with the trajectory at 1 % (the settling
+# tolerance): tight tolerances keep the integration error far below it.
+SETTLE_INTEGRATION = IntegrationSettings(rtol=1e-6, atol_fraction=1e-9)
 
 
 def with_enzyme_levels(nonlinear: NonlinearModel, fold: np.ndarray) -> NonlinearModel:
@@ -135,12 +139,12 @@ def settle(
     x0: np.ndarray,
     horizon: float,
     tolerance: float = 0.01,
-    method: str = "LSODA",
     n_points: int = 400,
-    max_rhs_evaluations: int = 200_000,
+    integration: IntegrationSettings = SETTLE_INTEGRATION,
 ) -> SettleResult:
-    """Integrate ``nonlinear`` from ``x0`` (full state) to ``horizon`` hours, then polish the
-    end point with :func:`solve_steady_state`.
+    """Integrate ``nonlinear`` from ``x0`` (full state) to ``horizon`` hours (solver,
+    tolerances and budget: ``integration``), then polish the end point with
+    :func:`solve_steady_state`.
 
     A steady state is reached when the polished point is positive, locally stable and
     within ``tolerance`` (relative) of the end of the trajectory in every concentration and
@@ -149,9 +153,9 @@ def settle(
     """
     x_ref = np.asarray(x0, dtype=float)
     try:
-        solution = _integrate(nonlinear, x_ref, horizon, method, n_points, max_rhs_evaluations)
+        solution = _integrate(nonlinear, x_ref, horizon, n_points, integration)
     except RhsBudgetExceeded:
-        return _not_settled(f"over {max_rhs_evaluations} rhs evaluations")
+        return _not_settled(f"over {integration.max_rhs_evaluations} rhs evaluations")
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as error:
         return _not_settled(f"solver error: {error}")
     for index, word in ((0, "depleted"), (1, "accumulated")):
@@ -175,9 +179,8 @@ def _integrate(
     nonlinear: NonlinearModel,
     x_ref: np.ndarray,
     horizon: float,
-    method: str,
     n_points: int,
-    max_rhs_evaluations: int,
+    integration: IntegrationSettings,
 ) -> Any:
     """solve_ivp from ``x_ref`` to ``horizon``, stopped when a metabolite is depleted or
     accumulates (terminal events); log-spaced output times."""
@@ -200,17 +203,8 @@ def _integrate(
         return ACCUMULATION_FACTOR - float(np.max(x / x_ref))
 
     t_eval = np.concatenate([[0.0], np.geomspace(horizon * 1e-7, horizon, n_points)])
-    return solve_within_budget(
-        rhs,
-        horizon,
-        x_ref,
-        max_rhs_evaluations,
-        method=method,
-        jac=jac,
-        t_eval=t_eval,
-        events=[depleted, accumulated],
-        rtol=1e-6,
-        atol=1e-9 * x_ref,
+    return integration.solve(
+        rhs, horizon, x_ref, x_ref, jac=jac, t_eval=t_eval, events=[depleted, accumulated]
     )
 
 

@@ -8,6 +8,7 @@ thermodynamic term is built from ln x).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,36 @@ def solve_within_budget(
     """``solve_ivp(rhs, (0, t_end), x0, **options)`` that raises :class:`RhsBudgetExceeded`
     after ``max_rhs_evaluations`` right-hand-side evaluations."""
     return solve_ivp(BudgetedRhs(rhs, max_rhs_evaluations), (0.0, t_end), x0, **options)
+
+
+@dataclass(frozen=True)
+class IntegrationSettings:
+    """How a trajectory of a nonlinear model is integrated: scipy's stiff ``method``, the
+    relative tolerance ``rtol``, the absolute tolerance of each state as ``atol_fraction`` of
+    its reference concentration, and the budget of right-hand-side evaluations (not a config
+    section: each kind of integration fixes its own, next to the reason for its tolerances)."""
+
+    rtol: float
+    atol_fraction: float
+    method: str = "LSODA"
+    max_rhs_evaluations: int = 200_000
+
+    def solve(
+        self, rhs: RightHandSide, t_end: float, x0: np.ndarray, x_ref: np.ndarray, **options: Any
+    ) -> Any:
+        """:func:`solve_within_budget` from ``x0`` to ``t_end`` with these settings (``atol``
+        scaled by the reference state ``x_ref``); ``options`` go to solve_ivp (jac, t_eval,
+        events)."""
+        return solve_within_budget(
+            rhs,
+            t_end,
+            x0,
+            self.max_rhs_evaluations,
+            method=self.method,
+            rtol=self.rtol,
+            atol=self.atol_fraction * np.abs(x_ref),
+            **options,
+        )
 
 
 class NonlinearModel:

@@ -16,11 +16,15 @@ import numpy as np
 import pandas as pd
 
 from kinetigen.kinetics import KineticModel, NonlinearModel
-from kinetigen.kinetics.nonlinear import RhsBudgetExceeded, RightHandSide, solve_within_budget
+from kinetigen.kinetics.nonlinear import IntegrationSettings, RhsBudgetExceeded, RightHandSide
 from kinetigen.parallel import log_progress, map_tasks
 from kinetigen.validation.ensembles import ModelSet
 
 log = logging.getLogger(__name__)
+
+# The test resolves 1 % deviations: 1e-4 relative error is ample, and tighter tolerances make
+# stiff models (eigenvalues down to -1e4 1/h) crawl.
+RETURN_INTEGRATION = IntegrationSettings(rtol=1e-4, atol_fraction=1e-6)
 
 
 
@@ -74,10 +78,9 @@ def integrate_return(
     x_ref: np.ndarray,
     return_time: float,
     tolerance: float = 0.01,
-    method: str = "LSODA",
     n_points: int = 200,
     horizon_factor: float = 2.0,
-    max_rhs_evaluations: int = 200_000,
+    integration: IntegrationSettings = RETURN_INTEGRATION,
 ) -> ReturnResult:
     """Integrate from ``x0`` and decide whether the model is back at ``x_ref`` by ``return_time``.
 
@@ -87,23 +90,10 @@ def integrate_return(
     t_end = horizon_factor * return_time
     t_eval = np.linspace(0.0, t_end, n_points + 1)
     try:
-        solution = solve_within_budget(
-            rhs,
-            t_end,
-            x0,
-            max_rhs_evaluations,
-            method=method,
-            jac=jac,
-            t_eval=t_eval,
-            # The test resolves 1 % deviations: 1e-4 relative error is ample, and tighter
-            # tolerances make stiff models (eigenvalues down to -1e4 1/h) crawl.
-            rtol=1e-4,
-            atol=1e-6 * np.abs(x_ref),
-        )
+        solution = integration.solve(rhs, t_end, x0, x_ref, jac=jac, t_eval=t_eval)
     except RhsBudgetExceeded:
-        return ReturnResult(
-            False, np.inf, np.inf, np.inf, f"stopped: over {max_rhs_evaluations} rhs evaluations"
-        )
+        message = f"stopped: over {integration.max_rhs_evaluations} rhs evaluations"
+        return ReturnResult(False, np.inf, np.inf, np.inf, message)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as error:
         return ReturnResult(False, np.inf, np.inf, np.inf, f"error: {error}")
     if not solution.success or solution.y.shape[1] != len(t_eval):
