@@ -76,18 +76,14 @@ def _power(symbol: str, exponent: float) -> str:
 
 
 def sbml_document(
-    model: KineticModel,
-    steady_state: int,
-    ln_km: np.ndarray,
-    model_id: str | None = None,
-    notes: Mapping[str, Any] | None = None,
+    nonlinear: NonlinearModel, model_id: str | None = None, notes: Mapping[str, Any] | None = None
 ) -> libsbml.SBMLDocument:
-    """SBML document of ``model`` at steady state ``steady_state`` (position) with Km
-    ``exp(ln_km)`` (mol/L); initial concentrations are the steady state's."""
-    nonlinear = NonlinearModel(model, steady_state, ln_km)
+    """SBML document of one parameterized model (its kinetic model at its steady state with
+    its Km); initial concentrations are the steady state's."""
+    model = nonlinear.model
     document = libsbml.SBMLDocument(3, 1)
     sbml = document.createModel()
-    _describe(sbml, model, steady_state, model_id, notes)
+    _describe(sbml, model, nonlinear.steady_state, model_id, notes)
     _add_units(sbml)
     compartment_ids = _add_compartments(sbml, model)
     ids = _SbmlIds(species=_add_species(sbml, model, nonlinear, compartment_ids))
@@ -278,8 +274,9 @@ def sbml_string(
     model_id: str | None = None,
     notes: Mapping[str, Any] | None = None,
 ) -> str:
-    """The SBML document of :func:`sbml_document` as XML text; raises on SBML errors."""
-    document = sbml_document(model, steady_state, ln_km, model_id, notes)
+    """The SBML document (:func:`sbml_document`) of ``model`` at steady state ``steady_state``
+    (position) with Km ``exp(ln_km)`` (mol/L), as XML text; raises on SBML errors."""
+    document = sbml_document(NonlinearModel(model, steady_state, ln_km), model_id, notes)
     document.checkInternalConsistency()
     errors = [
         document.getError(i)
