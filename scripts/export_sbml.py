@@ -2,7 +2,7 @@
 
 
 from kinetigen.io import read_csv, read_parquet
-from kinetigen.kinetics import export_oracle_models
+from kinetigen.kinetics import build_kinetic_model, export_oracle_models
 from kinetigen.kinetics.settings import KineticsSettings
 from kinetigen.logs import setup_logging
 from kinetigen.network import load_network
@@ -13,11 +13,10 @@ log = setup_logging(smk.log[0])
 params = smk.params
 settings = KineticsSettings.from_config(params.config)
 env = smk.wildcards.env
+network = load_network(params.model, solver=params.solver)
+model = build_kinetic_model(network, read_parquet(smk.input.samples), settings, env)
 paths = export_oracle_models(
-    load_network(params.model, solver=params.solver),
-    read_parquet(smk.input.samples),
-    settings,
-    env,
+    model,
     read_csv(smk.input.oracle),
     smk.output.folder,
     derive_seed(params.seed, "oracle", env),  # the ORACLE rule's seed: same Km draws

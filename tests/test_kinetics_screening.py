@@ -63,6 +63,14 @@ def small_config(_default_config):
     return config
 
 
+@pytest.fixture
+def small_model(_textbook, small_config, samples):
+    """The glucose-aerobic model with the small search budgets of ``small_config``."""
+    return build_kinetic_model(
+        _textbook, samples["glucose_aerobic"], small_config, "glucose_aerobic"
+    )
+
+
 def test_shared_parameter_space(_textbook, small_config, samples, models):
     frame = kinetic_parameters(_textbook, samples, small_config)
     assert list(frame.columns) == [
@@ -105,10 +113,8 @@ def test_shared_parameter_space(_textbook, small_config, samples, models):
         kinetic_parameters(_textbook, samples, bad)
 
 
-def test_oracle_baseline(_textbook, small_config, samples, models):
-    frame, summary = oracle_baseline(
-        _textbook, samples["glucose_aerobic"], small_config, "glucose_aerobic", seed=4
-    )
+def test_oracle_baseline(small_model, models):
+    frame, summary = oracle_baseline(small_model, seed=4)
     assert len(frame) == 250 and frame["sample"].tolist() == list(range(250))
     assert set(frame.columns) >= {"sample", "steady_state", "lambda_max", "valid"}
     model = models["glucose_aerobic"]
@@ -148,16 +154,9 @@ def test_oracle_reports_draws_outside_bounds(models):
     assert wide["fraction_outside_km_bounds"] < narrow["fraction_outside_km_bounds"] == 1.0
 
 
-def test_attainability(_textbook, small_config, samples, models):
+def test_attainability(_textbook, small_config, samples, small_model, models):
     space = ParameterSpace(kinetic_parameters(_textbook, samples, small_config))
-    table = attainability(
-        _textbook,
-        samples["glucose_aerobic"],
-        small_config,
-        "glucose_aerobic",
-        seed=8,
-        parameters=space.frame,
-    )
+    table = attainability(small_model, seed=8, parameters=space.frame)
     assert list(table.columns[:4]) == ["steady_state", "threshold", "best_lambda_max", "attainable"]
     assert table["steady_state"].tolist() == TRAIN  # the training steady states only
     model = models["glucose_aerobic"]

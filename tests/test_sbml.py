@@ -12,6 +12,7 @@ from scipy.optimize import linear_sum_assignment
 from kinetigen.kinetics import (
     BatchedJacobian,
     NonlinearModel,
+    build_kinetic_model,
     export_oracle_models,
     export_sbml,
     oracle_baseline,
@@ -150,8 +151,9 @@ def test_export_oracle_models(_textbook, _default_config, ecoli, tmp_path):
             "split": {"n_train": 1, "n_evaluation": len(samples) - 1, "gap": 1},
         },
     )
-    frame, _ = oracle_baseline(_textbook, samples, config, ENV, seed=3)
-    paths = export_oracle_models(_textbook, samples, config, ENV, frame, tmp_path, seed=3)
+    oracle_model = build_kinetic_model(_textbook, samples, config, ENV)
+    frame, _ = oracle_baseline(oracle_model, seed=3)
+    paths = export_oracle_models(oracle_model, frame, tmp_path, seed=3)
     assert 1 <= len(paths) <= 3 and all(p.exists() for p in paths)
     index = int(paths[0].stem.rsplit("_", 1)[1])
     row = frame.set_index("sample").loc[index]

@@ -1,6 +1,8 @@
 """Kinetic models: Haldane-consistent rate laws, batched reduced Jacobians, baselines, SBML.
 
-Top-level functions for the workflow rules (pure: plain objects in, DataFrames/dicts out):
+Top-level functions for the workflow rules (pure: plain objects in, DataFrames/dicts out; the
+per-environment ones take the environment's :class:`KineticModel`, which carries its settings,
+from :func:`build_kinetic_model`):
 
 - :func:`kinetic_parameters` -> ``results/kinetic/parameters.csv``
 - :func:`attainability` -> ``results/envs/{env}/attainability.csv``

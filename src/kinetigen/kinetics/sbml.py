@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cobra
 import libsbml
 import numpy as np
 import pandas as pd
@@ -28,8 +27,7 @@ import pandas as pd
 from kinetigen.io import write_text
 from kinetigen.kinetics.nonlinear import NonlinearModel
 from kinetigen.kinetics.screening import oracle_parameter_sets
-from kinetigen.kinetics.settings import KineticsSettings, as_settings
-from kinetigen.kinetics.structure import KineticModel, RateLaw, build_kinetic_model
+from kinetigen.kinetics.structure import KineticModel, RateLaw
 from kinetigen.network import base_id
 
 logger = logging.getLogger(__name__)
@@ -301,22 +299,16 @@ def export_sbml(
 
 
 def export_oracle_models(
-    cobra_model: cobra.Model,
-    samples: pd.DataFrame,
-    config: KineticsSettings | Mapping[str, Any],
-    environment: str,
-    oracle: pd.DataFrame,
-    folder: str | os.PathLike,
-    seed: int,
+    model: KineticModel, oracle: pd.DataFrame, folder: str | os.PathLike, seed: int
 ) -> list[Path]:
-    """SBML files ``{folder}/{environment}_oracle_{sample}.xml`` for a few ORACLE draws.
+    """SBML files ``{folder}/{environment}_oracle_{sample}.xml`` for a few ORACLE draws of
+    the environment's kinetic ``model`` (:func:`build_kinetic_model`).
 
     Takes the first ``kinetics.sbml.n_models`` valid rows of the ORACLE table (or, when none
     is valid, those with the lowest lambda_max) and regenerates their Km from ``seed`` and
     the ORACLE settings (the same seed the ORACLE run used).
     """
-    settings = as_settings(config)
-    model = build_kinetic_model(cobra_model, samples, settings, environment)
+    settings, environment = model.settings, model.environment
     valid = oracle[oracle["valid"]]
     chosen = (
         valid.sort_values("sample")

@@ -5,19 +5,18 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import cma
-import cobra
 import numpy as np
 import pandas as pd
 import torch
 
 from kinetigen.kinetics.batched import BatchedJacobian
 from kinetigen.kinetics.parameters import ParameterSpace
-from kinetigen.kinetics.settings import KineticsConfigError, KineticsSettings, as_settings
-from kinetigen.kinetics.structure import KineticModel, build_kinetic_model
+from kinetigen.kinetics.settings import KineticsConfigError
+from kinetigen.kinetics.structure import KineticModel
 from kinetigen.schema import config_error
 
 logger = logging.getLogger(__name__)
@@ -164,23 +163,17 @@ def attainability_search(
 
 
 def attainability(
-    cobra_model: cobra.Model,
-    samples: pd.DataFrame,
-    config: KineticsSettings | Mapping[str, Any],
-    environment: str,
-    seed: int,
-    parameters: pd.DataFrame | None = None,
+    model: KineticModel, seed: int, parameters: ParameterSpace | pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """Attainability table of one environment (``results/envs/{env}/attainability.csv``).
+    """Attainability table of one environment (``results/envs/{env}/attainability.csv``), with
+    the settings its kinetic ``model`` was built with (:func:`build_kinetic_model`).
 
     Screens the training steady states (``kinetics.split``, see :attr:`KineticModel.split`);
-    with the
-    shared ``parameters`` table the search respects its ln Km bounds (what a generator can
-    reach). Columns: steady_state, threshold, best_lambda_max, attainable, evaluations,
-    seconds.
+    with the shared ``parameters`` table the search respects its ln Km bounds (what a
+    generator can reach). Columns: steady_state, threshold, best_lambda_max, attainable,
+    evaluations, seconds.
     """
-    settings = as_settings(config)
-    model = build_kinetic_model(cobra_model, samples, settings, environment)
+    settings = model.settings
     return attainability_search(
         model,
         model.split.train,
@@ -316,20 +309,16 @@ def oracle_sampling(
 
 
 def oracle_baseline(
-    cobra_model: cobra.Model,
-    samples: pd.DataFrame,
-    config: KineticsSettings | Mapping[str, Any],
-    environment: str,
-    seed: int,
-    parameters: pd.DataFrame | None = None,
+    model: KineticModel, seed: int, parameters: ParameterSpace | pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """ORACLE baseline of one environment (``oracle.csv`` rows and the summary json).
+    """ORACLE baseline of one environment (``oracle.csv`` rows and the summary json), with the
+    settings its kinetic ``model`` was built with (:func:`build_kinetic_model`).
 
     ``kinetics.oracle.n_parameter_sets`` draws (default 10,000) in batches of
-    ``kinetics.oracle.batch_size``, on the evaluation steady states (:func:`oracle_batch`).
+    ``kinetics.oracle.batch_size``, on the evaluation steady states (:func:`oracle_batch`);
+    with the shared ``parameters`` table the summary reports the draws outside its bounds.
     """
-    settings = as_settings(config)
-    model = build_kinetic_model(cobra_model, samples, settings, environment)
+    settings = model.settings
     return oracle_sampling(
         model,
         settings.oracle_parameter_sets,
