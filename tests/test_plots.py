@@ -220,3 +220,20 @@ def test_bioreactor_panels_put_the_substrate_first():
         "for_e_mmol_per_L",
         "ac_e_mmol_per_L",
     ]
+
+
+def test_fold_axis_is_labelled_when_it_spans_less_than_a_decade():
+    """A log axis labels only decades: a panel of folds 0.93-1.08 had no numbers at all."""
+    import matplotlib.pyplot as plt
+
+    from kinetigen.plots.analysis import _label_fold_axis
+
+    for low, high in ((0.93, 1.08), (0.3, 40.0)):
+        figure, axis = plt.subplots()
+        axis.plot([0, 1], [low, high])
+        _label_fold_axis(axis)
+        bottom, top = axis.get_ylim()
+        shown = [t for t in axis.get_yticks() if bottom <= t <= top]
+        labels = [label.get_text() for label in axis.get_yticklabels()]
+        assert len(shown) >= 2 and all(labels)
+        plt.close(figure)

@@ -222,3 +222,17 @@ def test_config_edit_reruns_only_that_stage_and_downstream(tiny_run, edit, first
         return
     assert first in would_run
     assert not set(untouched) & set(would_run), would_run
+
+
+def test_control_report_tables_the_tiny_run(tiny_run):
+    """benchmarks/control_report.py (the README's control-analysis tables) reads a real run."""
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "control_report.py"), str(tiny_run / "results")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    for heading in ("## Checks", "## Top three enzymes", "## Enzyme perturbations"):
+        assert heading in result.stdout
+    assert "| glucose_aerobic | Biomass_Ecoli_core |" in result.stdout

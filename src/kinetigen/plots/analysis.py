@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.patches import Patch
-from matplotlib.ticker import NullFormatter, ScalarFormatter
+from matplotlib.ticker import NullFormatter
 
 from kinetigen.io import read_csv, read_parquet
 from kinetigen.plots.common import COLOURS, save_figure
@@ -163,6 +163,23 @@ def plot_control_heatmap(
     return figure
 
 
+# Fold changes people read at a glance; the axis labels those inside its range.
+FOLD_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 0.8, 0.9, 1.0, 1.1, 1.25, 2.0, 5.0, 10.0, 20.0, 50.0)
+
+
+def _label_fold_axis(axis) -> None:
+    """Log y axis of fold changes with labelled ticks also when the range spans less than a
+    decade (log axes label decades only, which left narrow panels without numbers)."""
+    axis.set_yscale("log")
+    low, high = axis.get_ylim()
+    ticks = [t for t in FOLD_TICKS if low <= t <= high]
+    if len(ticks) < 3:
+        ticks = sorted({float(f"{t:.2g}") for t in np.geomspace(low, high, 4)[1:-1]} | set(ticks))
+    axis.set_yticks(ticks, [f"{t:g}" for t in ticks])
+    axis.yaxis.set_minor_formatter(NullFormatter())
+    axis.set_ylim(low, high)
+
+
 def plot_perturbation_folds(perturbations: Mapping[str, pd.DataFrame]) -> plt.Figure:
     """One column per enzyme change, one row per flux (growth, substrate uptake): the
     distributions of the simulated fold change new/old flux over the models of each
@@ -211,9 +228,7 @@ def plot_perturbation_folds(perturbations: Mapping[str, pd.DataFrame]) -> plt.Fi
                             color=COLOURS[group],
                         )
             axis.axhline(1.0, color="0.6", lw=0.8)
-            axis.set_yscale("log")
-            axis.yaxis.set_major_formatter(ScalarFormatter())
-            axis.yaxis.set_minor_formatter(NullFormatter())
+            _label_fold_axis(axis)
             axis.set_xticks(np.arange(len(envs)), envs, rotation=40, ha="right", fontsize=7)
             axis.set_title(f"{change}: {role}", fontsize=9)
             if column == 0:
