@@ -464,6 +464,8 @@ class TrainingSettings(SectionSettings):
 
     SECTION: ClassVar[str] = "training"
     mode: str = FROM_SCHEMA
+    environments: tuple[str, ...] = FROM_SCHEMA
+    environments_per_generation: int | None = FROM_SCHEMA
     heldout: tuple[str, ...] = FROM_SCHEMA
     methods: tuple[str, ...] = FROM_SCHEMA
     seeds: tuple[int, ...] = FROM_SCHEMA
@@ -637,6 +639,7 @@ class WorkflowSettings(SectionSettings):
     training: TrainingSettings = FROM_SCHEMA
     validation: ValidationSettings = FROM_SCHEMA
     analysis: AnalysisSettings = FROM_SCHEMA
+    environment_families: Mapping[str, Mapping[str, Any]] = FROM_SCHEMA
     environments: Mapping[str, Mapping[str, Any]] = field(
         default_factory=dict, metadata={"may_be_empty": True}
     )
