@@ -51,7 +51,7 @@ def test_grid_family_expands_into_the_environments_it_promises(default_config):
     assert member["reaction_bounds"] == {"EX_glc__D_e": [-7.5, 1000.0], "EX_o2_e": [-5.0, 1000.0]}
     assert members["glc_o2__glc4_o2x0"]["reaction_bounds"]["EX_o2_e"] == [0.0, 1000.0]
     assert member["concentrations"] == environments["glucose_aerobic"]["concentrations"]
-    assert "EX_glc__D_e 7p5, EX_o2_e 5" in member["description"]
+    assert "EX_glc__D_e 7.5, EX_o2_e 5" in member["description"]
     # the base is not changed
     assert environments["glucose_aerobic"]["reaction_bounds"]["EX_glc__D_e"] == [-10.0, 1000.0]
 

@@ -122,7 +122,7 @@ def _uptake_member(
     for reaction_id, uptake in point.items():
         upper = float(bounds.get(reaction_id, (0.0, DEFAULT_UPPER))[1])
         bounds[reaction_id] = [-uptake if uptake else 0.0, upper]
-    rates = ", ".join(f"{r} {number_text(u)}" for r, u in point.items())
+    rates = ", ".join(f"{r} {u:g}" for r, u in point.items())
     member["description"] = f"{label}; uptake {rates} mmol/gDW/h"
     return member
 
