@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from kinetigen.es import (
+    EnvironmentSubsets,
     GenerationHook,
     GeneratorProblem,
     HistoryRecorder,
@@ -344,3 +345,97 @@ def test_monitor_scores_its_own_steady_states_and_budgets_truncate(toy, build):
     short = summarise_stability({("trnes", 0): history}, budget=budget)
     assert short["model_evaluations_median"].iloc[0] == budget
     assert full["model_evaluations_median"].iloc[0] > budget
+
+
+# Environment subsets per generation (training.environments_per_generation, issue 12).
+SIX = ["toy_glucose", "toy_acetate", "toy_succinate", "toy_pyruvate", "toy_lactate", "toy_xylose"]
+
+
+@pytest.fixture(scope="module")
+def toy_six():
+    return make_toy_setup(
+        environment_names=SIX, n_species=4, steady_states_per_environment=5, seed=3
+    )
+
+
+def test_environment_subsets_are_seeded_and_derive_from_seed_and_generation():
+    subsets = EnvironmentSubsets(size=3, seed=5)
+    straight = [subsets.indices(10, generation) for generation in range(20)]
+    backwards = [EnvironmentSubsets(3, 5).indices(10, g) for g in reversed(range(20))][::-1]
+    assert straight == backwards  # no stream consumed: any generation can be drawn alone
+    assert all(len(set(s)) == 3 and s == sorted(s) and max(s) < 10 for s in straight)
+    assert len({tuple(s) for s in straight}) > 10  # subsets change between generations
+    assert straight != [EnvironmentSubsets(3, 6).indices(10, g) for g in range(20)]
+    assert EnvironmentSubsets(10, 5).indices(10, 4) == list(range(10))
+    assert EnvironmentSubsets(12, 5).indices(10, 4) == list(range(10))
+
+
+def test_subsets_covering_all_environments_change_nothing(toy, build):
+    problem, _ = build(toy, seed=2, models=10)
+    runs = []
+    for subsets in (None, EnvironmentSubsets(3, seed=1)):
+        optimizer = build_optimizer("trnes", flatten_parameters(problem.generator), seed=7)
+        runs.append(train(problem, optimizer, 3, subsets=subsets))
+    assert torch.equal(runs[0].weights, runs[1].weights)
+    compare = [name for name in runs[0].history.columns if name != "wall_seconds"]
+    pd.testing.assert_frame_equal(runs[0].history[compare], runs[1].history[compare])
+    assert "environments" not in runs[0].history
+
+
+@pytest.mark.parametrize("method", ["trnes", "renaissance"])
+def test_environment_subsets_cost_the_subset_and_resume_identically(
+    toy_six, tmp_path, method, make_toy_problem
+):
+    def fresh():
+        problem, _ = make_toy_problem(toy_six, SIX, models_per_member=8, seed=2, fit_on=SIX)
+        return problem, build_optimizer(method, flatten_parameters(problem.generator), seed=7)
+
+    subsets = EnvironmentSubsets(size=2, seed=11)
+    problem, optimizer = fresh()
+    straight = train(problem, optimizer, max_generations=6, subsets=subsets)
+    history = straight.history
+    drawn = [subsets.indices(6, generation) for generation in range(6)]
+    assert history["environments"].tolist() == [" ".join(SIX[i] for i in s) for s in drawn]
+    for row, chosen in zip(history.to_dict("records"), drawn, strict=True):
+        scored = [not math.isnan(row[f"centre_incidence:{name}"]) for name in SIX]
+        assert scored == [i in chosen for i in range(6)]
+    # a generation costs two environments, not six
+    per_generation = np.diff(history["model_evaluations"], prepend=0)
+    members = 20 * 8 * 2
+    centre = {"trnes": 2 * 8 * 2, "renaissance": 8 * 2}[method]
+    assert set(per_generation.tolist()) == {members + centre}
+
+    checkpoint = tmp_path / "checkpoint.pt"
+
+    def kill_at_5(row):
+        if row["generation"] == 5:
+            raise Killed
+
+    problem, optimizer = fresh()
+    with pytest.raises(Killed):
+        train(problem, optimizer, 6, checkpoint_path=checkpoint, checkpoint_every=2,
+              on_generation=kill_at_5, subsets=subsets)
+    assert load_checkpoint(checkpoint)["generation"] == 4
+    np.random.seed(5)
+    torch.manual_seed(5)
+    problem, optimizer = fresh()
+    resumed = train(problem, optimizer, 6, checkpoint_path=checkpoint, checkpoint_every=2,
+                    subsets=EnvironmentSubsets(size=2, seed=11))
+    assert resumed.resumed_from == 4
+    assert torch.equal(resumed.weights, straight.weights)
+    compare = [name for name in history.columns if name != "wall_seconds"]
+    pd.testing.assert_frame_equal(resumed.history[compare], history[compare])
+
+
+def test_run_key_holds_the_subset_size_only_when_set():
+    from kinetigen.es.kinetic import environment_subsets, run_key
+    from kinetigen.settings import WorkflowSettings
+
+    default = WorkflowSettings()
+    assert "environments_per_generation" not in run_key(default, "trnes", 0, "conditional", {})
+    assert environment_subsets(default.training, 0) is None
+    six = WorkflowSettings.from_config({"training": {"environments_per_generation": 6}})
+    assert run_key(six, "trnes", 0, "conditional", {})["environments_per_generation"] == 6
+    subsets = environment_subsets(six.training, 0)
+    assert subsets.size == 6 and subsets == environment_subsets(six.training, 0)
+    assert subsets != environment_subsets(six.training, 1)

@@ -61,6 +61,51 @@ def test_bad_environment_stops_before_any_job(workdir):
     assert "unknown reaction id 'EX_typo_e'" in out and "glucose_aerobic" in out
 
 
+def _planned(result: subprocess.CompletedProcess) -> dict[str, int]:
+    """Job counts per rule of a ``snakemake -n --quiet rules`` run."""
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    counts: dict[str, int] = {}
+    for line in (result.stdout + result.stderr).splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit() and parts[0] not in {"job"}:
+            counts[parts[0]] = int(parts[1])
+    return counts
+
+
+# The default config's plan before environment families existed (022c072): unchanged.
+DEFAULT_PLAN = dict(
+    reaction_energies=1, tfa=6, sample_steady_states=6, kinetic_parameters=1, attainability=6,
+    oracle_baseline=6, export_sbml=6, train=1, train_per_environment=1, bioreactor=1,
+    control_coefficients=6, enzyme_perturbations=6, evaluate_generator=2, perturbation_tests=6,
+    analysis_figures=1, figures=1, all=1, total=58,
+)  # fmt: skip
+
+
+def test_default_config_plans_the_same_jobs(workdir):
+    assert _planned(snakemake(workdir, "-n", "--quiet", "rules")) == DEFAULT_PLAN
+
+
+def test_families_overlay_plans_every_member(workdir):
+    """config/families.yaml: 24 training members, 3 held out (one inside the grid)."""
+    (workdir / "config").mkdir()
+    shutil.copy(REPO / "config" / "families.yaml", workdir / "config" / "families.yaml")
+    result = snakemake(workdir, "-n", "--quiet", "rules", "--configfile", "config/families.yaml")
+    plan = _planned(result)
+    assert plan["tfa"] == plan["sample_steady_states"] == plan["perturbation_tests"] == 27
+    assert plan["train"] == 1 and plan["train_per_environment"] == 3
+    assert plan["evaluate_generator"] == 4 and plan["total"] == 230
+
+
+def test_bad_family_stops_before_any_job(workdir):
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["environment_families"] = {"f": {"base": "glucose_aerobik", "grid": {"EX_o2_e": [1]}}}
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(workdir, "-n")
+    assert result.returncode != 0
+    out = result.stdout + result.stderr
+    assert "config key 'environment_families.f.base': unknown environment 'glucose_aerobik'" in out
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory) -> Path:
     """The real workflow on tests/data/tiny_config.yaml, run once for this module."""

@@ -5,10 +5,13 @@ rule does."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import cobra
 
+from kinetigen.families import apply_families, check_families_against_model
 from kinetigen.network import check_environment, check_growth, load_network
 from kinetigen.schema import (
     ConfigError,
@@ -27,7 +30,9 @@ __all__ = [
     "check_analysis",
     "config_error",
     "resolve_validity",
+    "run_environments",
     "schema_defaults",
+    "training_environments",
     "validate_config",
     "validate_schema",
     "with_defaults",
@@ -62,19 +67,8 @@ def check_against_model(config: dict) -> None:
     )
     if unknown:
         raise config_error("sampling.margin_reactions", f"unknown reactions {unknown}")
-    heldout = set(config["training"]["heldout"])
-    unknown = sorted(heldout - set(config["environments"]))
-    if unknown:
-        raise config_error("training.heldout", f"unknown environments {unknown}")
-    unknown = sorted(set(config["run_environments"]) - set(config["environments"]))
-    if unknown:
-        raise config_error(
-            "run_environments",
-            f"unknown environments {unknown}; configured: {sorted(config['environments'])}",
-        )
-    if not set(config["run_environments"] or config["environments"]) - heldout:
-        key = "run_environments" if config["run_environments"] else "training.heldout"
-        raise config_error(key, "no environment left to train on")
+    check_families_against_model(model, config)
+    check_environment_names(config)
     for name, environment in config["environments"].items():
         try:
             check_environment(model, name, environment)
@@ -83,6 +77,43 @@ def check_against_model(config: dict) -> None:
         except ValueError as error:  # the message names the key already
             raise ConfigError(str(error)) from None
     check_analysis(model, config)
+
+
+def run_environments(config: Mapping[str, Any]) -> list[str]:
+    """The environments the workflow runs: ``run_environments``, or all of them."""
+    return list(config["run_environments"] or config["environments"])
+
+
+def training_environments(config: Mapping[str, Any]) -> list[str]:
+    """The run environments a generator trains on: ``training.environments`` (empty: every
+    run environment) without the held-out ones, in that order."""
+    run = run_environments(config)
+    training = config["training"]
+    chosen = training.get("environments") or run
+    return [name for name in chosen if name in run and name not in training["heldout"]]
+
+
+def check_environment_names(config: Mapping[str, Any]) -> None:
+    """Every environment that a name list holds is configured, and one is left to train on
+    (family names are already replaced by their members, :func:`apply_families`)."""
+    configured = set(config["environments"])
+    lists = {
+        "training.heldout": config["training"]["heldout"],
+        "training.environments": config["training"].get("environments", []),
+        "run_environments": config["run_environments"],
+    }
+    for key, names in lists.items():
+        unknown = sorted(set(names) - configured)
+        if unknown:
+            raise config_error(
+                key, f"unknown environments {unknown}; configured: {sorted(configured)}"
+            )
+    if not training_environments(config):
+        key = next(
+            (k for k in ("training.environments", "run_environments") if lists[k]),
+            "training.heldout",
+        )
+        raise config_error(key, "no environment left to train on")
 
 
 def check_analysis(model: cobra.Model, config: dict) -> None:
@@ -152,6 +183,7 @@ def validate_config(config: dict) -> dict:
     """Full validation as the Snakefile does it; returns ``config`` with defaults filled in
     and the threshold factor resolved."""
     validate_schema(config)
+    apply_families(config)
     resolve_validity(config)
     check_against_model(config)
     return config

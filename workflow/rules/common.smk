@@ -2,10 +2,14 @@
 # is defined here, so the rule files depend neither on each other nor on their include order.
 from pathlib import Path
 
+from kinetigen.config import run_environments, training_environments
 from kinetigen.methods import METHODS
 
-# config["run_environments"] picks a subset (an overlay cannot delete environments).
-ENVIRONMENTS = list(config["run_environments"] or config["environments"])
+# config["run_environments"] picks a subset (an overlay cannot delete environments). The
+# members of config["environment_families"] are environments like the others: the Snakefile's
+# validate_config expanded them into config["environments"] (kinetigen.families), and family
+# names in the name lists into their members.
+ENVIRONMENTS = run_environments(config)
 
 
 wildcard_constraints:
@@ -86,7 +90,7 @@ def analysis_config(*keys):
     )
 
 
-TRAIN_ENVIRONMENTS = [e for e in ENVIRONMENTS if e not in config["training"]["heldout"]]
+TRAIN_ENVIRONMENTS = training_environments(config)
 HELDOUT = [e for e in config["training"]["heldout"] if e in ENVIRONMENTS]
 
 
@@ -94,6 +98,7 @@ def training_config():
     """What training reads: the kinetic model settings, the generator and training options
     (without the keys that only choose which runs the default target asks for)."""
     not_read = {"methods", "seeds", "benchmark", "final_models", "per_environment", "threads"}
+    not_read.add("environments")  # in the rules' train_environments
     return dict(
         kinetics_config(),
         generator=config["generator"],

@@ -11,6 +11,7 @@ from kinetigen.es.base import EvolutionStrategy
 from kinetigen.es.checkpoint import config_hash, load_checkpoint, save_checkpoint
 from kinetigen.es.generations import (
     Checkpointer,
+    EnvironmentSubsets,
     GenerationHook,
     GenerationLogger,
     GenerationState,
@@ -52,6 +53,7 @@ __all__ = [
     "OPTIMIZERS",
     "Batch",
     "Checkpointer",
+    "EnvironmentSubsets",
     "GenerationHook",
     "GenerationLogger",
     "GenerationState",

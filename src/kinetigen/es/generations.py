@@ -12,6 +12,7 @@ so that a checkpoint holds the row of the generation it follows.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -19,11 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from kinetigen.es.base import EvolutionStrategy
 from kinetigen.es.checkpoint import load_checkpoint, restore_global_rng, save_checkpoint
 from kinetigen.es.problem import Batch, GeneratorProblem
+from kinetigen.seeds import derive_seed
 
 logger = logging.getLogger(__name__)
 
@@ -56,28 +59,64 @@ class GenerationHook:
         """After the last generation."""
 
 
+@dataclass(frozen=True)
+class EnvironmentSubsets:
+    """Each generation scores ``size`` of the problem's environments, drawn without
+    replacement by a generator seeded with (``seed``, generation number) alone: the same
+    seed gives the same subsets, and a run resumed from a checkpoint draws what the
+    uninterrupted run drew. The optimiser's common random numbers (one latent batch, one
+    steady-state choice per environment) then cover that subset only, so a generation costs
+    ``size`` environments whatever their number."""
+
+    size: int
+    seed: int
+
+    def indices(self, n_environments: int, generation: int) -> list[int]:
+        """Sorted indices of the environments generation ``generation`` (0-based) scores
+        (all of them when ``size`` covers them)."""
+        if self.size >= n_environments:
+            return list(range(n_environments))
+        rng = np.random.default_rng(derive_seed(self.seed, "environment-subset", generation))
+        return sorted(int(i) for i in rng.choice(n_environments, self.size, replace=False))
+
+    def problem(self, problem: GeneratorProblem, generation: int) -> GeneratorProblem:
+        """``problem`` on generation ``generation``'s subset (``problem`` itself if all)."""
+        indices = self.indices(len(problem.environments), generation)
+        return problem if len(indices) == len(problem.environments) else problem.subset(indices)
+
+
+def _by_name(names: Sequence[str], scored: Sequence[str], values: Sequence[Any]) -> list:
+    """(name, value) for every one of ``names``; NaN for those a subset did not score."""
+    found = dict(zip(scored, values, strict=True))
+    return [(name, found.get(name, math.nan)) for name in names]
+
+
 def history_row(
     problem: GeneratorProblem,
     generation: int,
     model_evaluations: int,
     wall_seconds: float,
     info: dict[str, Any],
+    scored: GeneratorProblem | None = None,
 ) -> dict[str, Any]:
-    """Flatten a step's info into one history row (per-environment columns by name)."""
+    """Flatten a step's info into one history row (per-environment columns by name).
+    ``scored``: the problem the step scored, if only some of ``problem``'s environments
+    (:class:`EnvironmentSubsets`); their columns are NaN for the others."""
+    scored = problem if scored is None else scored
     row: dict[str, Any] = {
         "generation": generation,
         "model_evaluations": model_evaluations,
         "wall_seconds": wall_seconds,
     }
-    for name, value in zip(problem.environment_names, info["centre_incidence"], strict=True):
+    names, scored_names = problem.environment_names, scored.environment_names
+    for name, value in _by_name(names, scored_names, info["centre_incidence"]):
         row[f"centre_incidence:{name}"] = value
     if problem.mode == "shared":
         row["centre_incidence:all"] = info["centre_objective"][0]
-    for name, value in zip(problem.objective_names, info["centre_fitness"], strict=True):
+    objectives = _by_name(problem.objective_names, scored.objective_names, info["centre_fitness"])
+    for name, value in objectives:
         row[f"centre_fitness:{name}"] = value
-    for name, value in zip(
-        problem.environment_names, info["population_incidence_mean"], strict=True
-    ):
+    for name, value in _by_name(names, scored_names, info["population_incidence_mean"]):
         row[f"population_incidence:{name}"] = value
     for key in ("kl_mean", "kl_sigma", "sigma_min", "sigma_median", "sigma_max", "radius"):
         row[key] = float(info[key])
@@ -100,20 +139,26 @@ def run_generations(
     hooks: Sequence[GenerationHook],
     max_generations: int,
     max_model_evaluations: int | None = None,
+    subsets: EnvironmentSubsets | None = None,
 ) -> GenerationState:
     """Step ``optimizer`` on ``problem`` until it has run ``max_generations`` generations
-    (resumed ones included) or spent ``max_model_evaluations``, calling ``hooks`` in order."""
+    (resumed ones included) or spent ``max_model_evaluations``, calling ``hooks`` in order.
+    ``subsets``: each generation steps on a drawn subset of the environments (column
+    ``environments`` of the row names it); the hooks see the whole ``problem``."""
     state = GenerationState(problem, optimizer)
     for hook in hooks:
         hook.on_start(state)
     while optimizer.generation < max_generations and budget_left(state, max_model_evaluations):
+        scored = problem if subsets is None else subsets.problem(problem, optimizer.generation)
         started = time.perf_counter()
-        info = optimizer.step(problem)
+        info = optimizer.step(scored)
         state.model_evaluations += int(info["model_evaluations"])
         state.wall_seconds += time.perf_counter() - started
         row = history_row(
-            problem, optimizer.generation, state.model_evaluations, state.wall_seconds, info
+            problem, optimizer.generation, state.model_evaluations, state.wall_seconds, info, scored
         )
+        if subsets is not None:
+            row["environments"] = " ".join(scored.environment_names)
         for hook in hooks:
             hook.on_generation(state, info, row)
     for hook in hooks:

@@ -21,6 +21,7 @@ import pandas as pd
 import torch
 
 from kinetigen.es.checkpoint import config_hash
+from kinetigen.es.generations import EnvironmentSubsets
 from kinetigen.es.problem import Environment, GeneratorProblem
 from kinetigen.es.training import TrainingResult, build_optimizer, evaluate_generator, train
 from kinetigen.generator import (
@@ -228,7 +229,7 @@ def run_key(
     """What a checkpoint must match to be resumed (hashed by :func:`config_hash`)."""
     method_settings = config.training.method(method)
     options = {k: v for k, v in method_settings.as_dict().items() if k != "models_per_member"}
-    return {
+    key = {
         "method": method,
         "seed": seed,
         "mode": mode,
@@ -237,6 +238,16 @@ def run_key(
         "options": options,
         "models_per_member": method_settings.models_per_member,
     }
+    if config.training.environments_per_generation is not None:  # default: the key as before
+        key["environments_per_generation"] = config.training.environments_per_generation
+    return key
+
+
+def environment_subsets(training: TrainingSettings, seed: int) -> EnvironmentSubsets | None:
+    """The per-generation subsets of ``training.environments_per_generation`` (None: all
+    environments every generation), seeded from the run's seed."""
+    size = training.environments_per_generation
+    return None if size is None else EnvironmentSubsets(size, derive_seed(seed, "subsets"))
 
 
 def train_generator(
@@ -306,6 +317,7 @@ def train_generator(
         monitor_models=monitor_models,
         monitor_seed=derive_seed(seed, "monitor"),
         monitor_problem=monitor_problem,
+        subsets=environment_subsets(training, seed),
     )
     return TrainedGenerator(
         generator,

@@ -244,6 +244,20 @@ class GeneratorProblem:
         self.max_models_per_call = int(max_models_per_call)
         self.dtype = generator.lower.dtype
 
+    def subset(self, indices: Sequence[int]) -> GeneratorProblem:
+        """The same problem (generator, mode, reward options) on the environments at
+        ``indices``, in that order: what one generation scores when it draws a subset."""
+        return GeneratorProblem(
+            self.generator,
+            [self.environments[index] for index in indices],
+            mode=self.mode,
+            models_per_member=self.models_per_member,
+            tie_weight=self.tie_weight,
+            tie_breaker=self.tie_breaker,
+            tie_scale=self.tie_scale,
+            max_models_per_call=self.max_models_per_call,
+        )
+
     @property
     def n_weights(self) -> int:
         return self.generator.n_weights

@@ -25,6 +25,7 @@ from torch import Tensor
 from kinetigen.es.base import EvolutionStrategy
 from kinetigen.es.generations import (
     Checkpointer,
+    EnvironmentSubsets,
     GenerationHook,
     GenerationLogger,
     HistoryRecorder,
@@ -87,6 +88,7 @@ def train(
     monitor_models: int | None = None,
     monitor_seed: int = 0,
     monitor_problem: GeneratorProblem | None = None,
+    subsets: EnvironmentSubsets | None = None,
 ) -> TrainingResult:
     """Run ``optimizer`` on ``problem`` until a stop criterion holds.
 
@@ -111,6 +113,9 @@ def train(
         Scores the monitor batch instead of ``problem``: the same environments (names and
         order) on other steady states, e.g. the unseen evaluation ones, so that the monitor
         measures out-of-sample incidence.
+    subsets
+        Each generation trains on a seeded subset of the environments (config
+        ``training.environments_per_generation``); the monitor scores them all.
     """
     check_value("training.max_generations", max_generations)
     check_value("training.checkpoint_every", checkpoint_every)
@@ -124,7 +129,9 @@ def train(
         hooks.append(RowCallback(on_generation))
     if checkpoint_path is not None:
         hooks.append(Checkpointer(checkpoint_path, checkpoint_every, config_hash_value))
-    state = run_generations(problem, optimizer, hooks, max_generations, max_model_evaluations)
+    state = run_generations(
+        problem, optimizer, hooks, max_generations, max_model_evaluations, subsets
+    )
     exhausted = not budget_left(state, max_model_evaluations)
     return TrainingResult(
         weights=optimizer.centre(),
