@@ -23,6 +23,7 @@ import pandas as pd
 from kinetigen.kinetics.settings import KineticsSettings, as_settings
 from kinetigen.kinetics.structure import KineticModel, build_kinetic_model
 from kinetigen.schema import config_error
+from kinetigen.settings import WorkflowSettings
 
 COLUMNS = ["name", "reaction", "metabolite", "role", "ln_km_lower", "ln_km_upper"]
 # Added when some Km are measured: where each measured one comes from ("" for the others).
@@ -62,6 +63,21 @@ class ParameterSpace:
 
     def __len__(self) -> int:
         return len(self.frame)
+
+    def with_measured(
+        self, config: KineticsSettings | WorkflowSettings | Mapping[str, Any]
+    ) -> ParameterSpace:
+        """This space with the measured Km's bounds exactly as configured (ln of the values in
+        mol/L): a CSV round trip can move a float by one unit in the last place, so the
+        generator takes them from the settings. Itself when no Km is measured."""
+        settings = as_settings(config)
+        index, low, high = measured_columns(self.names, settings)
+        if not len(index):
+            return self
+        frame = self.frame.copy()
+        frame.loc[frame.index[index], "ln_km_lower"] = low
+        frame.loc[frame.index[index], "ln_km_upper"] = high
+        return ParameterSpace(frame)
 
     def index_of(self, model: KineticModel) -> np.ndarray:
         """Positions of ``model.parameters`` in the shared vector."""
