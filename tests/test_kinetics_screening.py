@@ -290,18 +290,30 @@ def test_generated_models_honour_measured_km(_textbook, measured_config, samples
 
 def test_oracle_draws_honour_measured_km(_textbook, models, measured_config, samples):
     env = "glucose_aerobic"
-    frame, summary = oracle_baseline(_textbook, samples[env], measured_config, env, seed=4)
+    table = kinetic_parameters(_textbook, samples, measured_config)
+    table = pd.read_csv(io.StringIO(table.to_csv(index=False)))  # as the workflow reads it
+    frame, summary = oracle_baseline(
+        _textbook, samples[env], measured_config, env, seed=4, parameters=table
+    )
     model = build_kinetic_model(_textbook, samples[env], measured_config, env)
     positions, ln_km = oracle_parameter_sets(model, range(250), seed=4, batch_size=100, n_total=250)
     assert_honours_measured(model.parameter_names, ln_km)
+    # Draws outside the bounds are counted against the exact measured ranges.
+    space = ParameterSpace(table).with_measured(measured_config)
+    index = space.index_of(model)
+    outside = (ln_km < space.lower[index]) | (ln_km > space.upper[index])
+    assert summary["fraction_outside_km_bounds"] == outside.any(axis=1).mean()
+    measured = [
+        model.parameter_names.index(f"km_{e['reaction']}_{e['metabolite']}") for e in MEASURED
+    ]
+    assert not outside[:, measured].any()
     regenerated = BatchedJacobian(model).lambda_max(ln_km, positions).numpy()
     np.testing.assert_array_equal(regenerated, frame["lambda_max"])
     # The other parameters keep the unrestricted draws (same random numbers).
     free = models[env]
     assert free.parameter_names == model.parameter_names
     _, free_ln_km = oracle_parameter_sets(free, range(250), seed=4, batch_size=100, n_total=250)
-    measured = [f"km_{e['reaction']}_{e['metabolite']}" for e in MEASURED]
-    others = [i for i, name in enumerate(model.parameter_names) if name not in measured]
+    others = [i for i in range(len(model.parameter_names)) if i not in measured]
     np.testing.assert_array_equal(ln_km[:, others], free_ln_km[:, others])
     # A range's saturations are uniform between their values at its ends.
     column = model.parameter_names.index("km_PFK_f6p_c")

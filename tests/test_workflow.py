@@ -221,6 +221,15 @@ ORDER = [
         ),
         (lambda c: c["training"].update(max_generations=3), "train", ORDER[:7]),
         (
+            lambda c: c["kinetics"].update(
+                measured_km=[
+                    {"reaction": "PGI", "metabolite": "g6p_c", "value_M": 1e-3, "source": "x"}
+                ]
+            ),
+            "kinetic_parameters",
+            ORDER[:3],
+        ),
+        (
             lambda c: c["analysis"].update(perturbations=[{"reactions": ["PGK"], "fold": 2}]),
             "enzyme_perturbations",
             [*ORDER, "perturbation_tests", "control_coefficients", "figures"],

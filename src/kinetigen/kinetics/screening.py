@@ -45,6 +45,7 @@ def _bounds_in_model(
     if parameters is None:
         return None
     space = parameters if isinstance(parameters, ParameterSpace) else ParameterSpace(parameters)
+    space = space.with_measured(model.settings)  # exact, whatever the CSV round trip did
     index = space.index_of(model)
     return space.lower[index], space.upper[index]
 
