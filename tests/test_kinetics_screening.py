@@ -349,3 +349,15 @@ def test_attainability_honours_measured_km(_textbook, measured_config, samples, 
     seen.clear()
     attainability_search(model, TRAIN, seed=8, max_evaluations=60, popsize=10)
     assert_honours_measured(model.parameter_names, np.concatenate(seen))
+
+
+def test_measured_km_outside_every_kinetic_model_is_named(_textbook, small_config, samples):
+    # Phosphate is a small molecule: it enters GAPD's (reversible) law only through Gamma.
+    entry = {"reaction": "GAPD", "metabolite": "pi_c", "value_M": 1e-3, "source": "x"}
+    config = dict(small_config, kinetics={**small_config["kinetics"], "measured_km": [entry]})
+    with pytest.raises(
+        ValueError,
+        match=r"'kinetics.measured_km\[0\]': Km of 'pi_c' in 'GAPD' \(km_GAPD_pi_c\) is not a "
+        r"parameter of any environment's kinetic model",
+    ):
+        kinetic_parameters(_textbook, samples, config)
