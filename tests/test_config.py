@@ -28,6 +28,15 @@ def test_defaults_are_filled_in():
     assert config["environments"]["only"]["reaction_bounds"] == {}
 
 
+def _measure(config: dict, **entry) -> None:
+    """Add a good measured Km and a second one changed by ``entry`` (None drops a key)."""
+    good = {"reaction": "PFK", "metabolite": "f6p_c", "range_M": [3e-5, 1e-3], "source": "x"}
+    second = {"reaction": "PGI", "metabolite": "g6p_c", "value_M": 2.9e-3, "source": "y"}
+    second.update(entry)
+    second = {key: value for key, value in second.items() if value is not None}
+    config["kinetics"]["measured_km"] = [good, second]
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
@@ -102,12 +111,68 @@ def test_defaults_are_filled_in():
             lambda c: c["analysis"]["perturbations"][0].update(environments=["mars"]),
             r"analysis.perturbations\[0\].environments': unknown environment 'mars'",
         ),
+        # Measured Km (kinetics.measured_km): the entry, its reaction and metabolite named.
+        (
+            lambda c: _measure(c, reaction="PGIX"),
+            r"'kinetics.measured_km\[1\]': unknown reaction 'PGIX' \(km_PGIX_g6p_c\)",
+        ),
+        (
+            lambda c: _measure(c, reaction="PFK"),
+            r"'kinetics.measured_km\[1\]': metabolite 'g6p_c' is not a substrate or product "
+            r"of 'PFK'",
+        ),
+        (
+            lambda c: _measure(c, metabolite="h2o_c", reaction="ENO"),
+            r"'kinetics.measured_km\[1\]': Km of 'h2o_c' in 'ENO'.*H2O and H\+ never saturate",
+        ),
+        (
+            lambda c: _measure(c, reaction="EX_glc__D_e", metabolite="glc__D_e"),
+            r"'kinetics.measured_km\[1\]': 'EX_glc__D_e' is an exchange reaction",
+        ),
+        (
+            lambda c: _measure(c, value_M=0.0),
+            r"'kinetics.measured_km\[1\]': Km of 'g6p_c' in 'PGI': must be positive.*value_M 0",
+        ),
+        (
+            lambda c: _measure(c, value_M=None, range_M=[-1e-4, 1e-3]),
+            r"'kinetics.measured_km\[1\]': Km of 'g6p_c' in 'PGI': must be positive",
+        ),
+        (
+            lambda c: _measure(c, value_M=None, range_M=[1e-9, 1e-3]),
+            r"'kinetics.measured_km\[1\]': Km of 'g6p_c' in 'PGI' \(km_PGI_g6p_c\): "
+            r"\[1e-09, 0.001\] M lies outside the bounds \[1e-08, 1\] M of kinetics.km_bounds_M",
+        ),
+        (
+            lambda c: _measure(c, value_M=2.0),
+            r"'kinetics.measured_km\[1\]': Km of 'g6p_c' in 'PGI'.*outside the bounds",
+        ),
+        (
+            lambda c: _measure(c, value_M=None, range_M=[1e-3, 1e-4]),
+            r"'kinetics.measured_km\[1\]': Km of 'g6p_c' in 'PGI': range_M needs low <= high",
+        ),
+        (
+            lambda c: _measure(c, value_M=None),
+            r"'kinetics.measured_km\[1\]': Km of 'g6p_c' in 'PGI': give exactly one of",
+        ),
+        (
+            lambda c: _measure(c, metabolite="f6p_c", reaction="PFK"),
+            r"'kinetics.measured_km\[1\]': Km of 'f6p_c' in 'PFK'.*also kinetics.measured_km\[0\]",
+        ),
     ],
 )
 def test_bad_config_names_the_culprit(default_config, edit, message):
     edit(default_config)
     with pytest.raises(ConfigError, match=message):
         validate_config(default_config)
+
+
+def test_measured_km_overlay_passes(default_config):
+    """config/measured_km.yaml deep-merged onto config.yaml: valid, and every entry sourced."""
+    with open(REPO / "config" / "measured_km.yaml") as handle:
+        update_config(default_config, yaml.safe_load(handle))
+    measured = validate_config(default_config)["kinetics"]["measured_km"]
+    assert 3 <= len(measured) <= 6
+    assert all(entry["source"] and "coli" in entry["source"] for entry in measured)
 
 
 def test_paper_config_passes_the_schema(default_config):

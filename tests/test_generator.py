@@ -134,8 +134,11 @@ def test_seeded_initialisation_and_film_starts_neutral():
 
 
 def test_bad_generator_input_is_named():
-    with pytest.raises(ValueError, match="index"):
-        Generator(torch.tensor([0.0, 1.0]), torch.tensor([1.0, 1.0]))
+    with pytest.raises(ValueError, match=r"lower > upper .* index\(es\) \[1\]"):
+        Generator(torch.tensor([0.0, 1.5]), torch.tensor([1.0, 1.0]))
+    # Equal bounds (a measured Km) are allowed: that output is the constant.
+    fixed = Generator(torch.tensor([0.0, -3.0]), torch.tensor([1.0, -3.0]), latent_dim=4)
+    assert torch.equal(fixed.sample(20)[:, 1], torch.full((20,), -3.0, dtype=torch.float64))
     with pytest.raises(ValueError, match="generator.conditioning"):
         Generator(LOWER, UPPER, conditioning="sum")
     with pytest.raises(ValueError, match="generator.activation"):

@@ -201,3 +201,158 @@ def test_split_is_disjoint_spread_and_keeps_its_gap():
     np.testing.assert_array_equal(small.evaluation, [1, 3])
     with pytest.raises(SplitError, match=r"'acetate'.*kinetics.split"):
         split_steady_states(100, 90, 5, gap=15, environment="acetate")
+
+
+# Measured Km (kinetics.measured_km): two fixed values and two ranges of glycolytic enzymes.
+MEASURED = [
+    {"reaction": "PGI", "metabolite": "g6p_c", "value_M": 2.9e-3, "source": "test: fixed"},
+    {"reaction": "PFK", "metabolite": "f6p_c", "range_M": [3e-5, 1e-3], "source": "test: range"},
+    {"reaction": "GAPD", "metabolite": "g3p_c", "range_M": [1e-4, 2e-3], "source": "test: range"},
+    {"reaction": "PYK", "metabolite": "pep_c", "value_M": 1e-3, "source": "test: fixed"},
+]
+
+
+@pytest.fixture
+def measured_config(small_config):
+    return dict(small_config, kinetics={**small_config["kinetics"], "measured_km": MEASURED})
+
+
+def assert_honours_measured(names, ln_km):
+    """Every row of ln Km [n, len(names)] holds each measured value exactly (as ln of it) and
+    keeps each measured range."""
+    ln_km = np.asarray(ln_km)
+    checked = 0
+    for entry in MEASURED:
+        name = f"km_{entry['reaction']}_{entry['metabolite']}"
+        if name not in names:
+            continue
+        column = ln_km[:, list(names).index(name)]
+        if "value_M" in entry:
+            assert (column == math.log(entry["value_M"])).all(), name
+            np.testing.assert_allclose(np.exp(column), entry["value_M"], rtol=1e-15)
+        else:
+            low, high = entry["range_M"]
+            assert (column >= math.log(low)).all() and (column <= math.log(high)).all(), name
+            assert column.max() - column.min() > 0.5, name  # a range, not one point
+        checked += 1
+    assert checked >= 3
+
+
+def test_measured_km_narrow_the_parameter_space(_textbook, small_config, measured_config, samples):
+    free = kinetic_parameters(_textbook, samples, small_config)
+    frame = kinetic_parameters(_textbook, samples, measured_config)
+    assert list(frame.columns) == [*free.columns, "source"]
+    pd.testing.assert_frame_equal(
+        frame[free.columns].drop(columns=["ln_km_lower", "ln_km_upper"]),
+        free.drop(columns=["ln_km_lower", "ln_km_upper"]),
+    )
+    rows = frame.set_index("name")
+    for entry in MEASURED:
+        row = rows.loc[f"km_{entry['reaction']}_{entry['metabolite']}"]
+        low, high = entry["range_M"] if "range_M" in entry else [entry["value_M"]] * 2
+        assert (row["ln_km_lower"], row["ln_km_upper"]) == (math.log(low), math.log(high))
+        assert row["source"] == entry["source"]
+    others = ~frame["name"].isin([f"km_{e['reaction']}_{e['metabolite']}" for e in MEASURED])
+    assert (frame.loc[others, "source"] == "").all()
+    pd.testing.assert_frame_equal(frame[others][free.columns], free[others.to_numpy()])
+    # After a CSV round trip (which may move a float by one ulp), the settings restore the
+    # measured bounds exactly; nothing else changes.
+    reread = ParameterSpace(pd.read_csv(io.StringIO(frame.to_csv(index=False))))
+    exact = reread.with_measured(measured_config)
+    np.testing.assert_array_equal(exact.lower, frame["ln_km_lower"])
+    np.testing.assert_array_equal(exact.upper, frame["ln_km_upper"])
+    np.testing.assert_allclose(reread.lower, exact.lower, rtol=1e-15)
+    space = ParameterSpace(free)
+    assert space.with_measured(small_config) is space
+
+
+def test_generated_models_honour_measured_km(_textbook, measured_config, samples):
+    import torch
+
+    from kinetigen.generator import Generator
+    from kinetigen.generator.model import flatten_parameters, forward_population
+
+    space = ParameterSpace(kinetic_parameters(_textbook, samples, measured_config))
+    # A large output scale drives tanh to both ends: every bound is reached or nearly so.
+    generator = Generator(
+        space.lower, space.upper, latent_dim=4, hidden=(8,), seed=3, output_init_scale=5.0
+    )
+    draws = generator.sample(500, generator=torch.Generator().manual_seed(0)).numpy()
+    assert_honours_measured(space.names, draws)
+    # So does every member of an evolution strategy's population, whatever its weights.
+    flat = flatten_parameters(generator)
+    population = flat + 3.0 * torch.randn(6, len(flat), generator=torch.Generator().manual_seed(1))
+    z = torch.randn(50, 4, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    members = forward_population(generator, population, z).reshape(-1, len(space)).numpy()
+    assert_honours_measured(space.names, members)
+
+
+def test_oracle_draws_honour_measured_km(_textbook, models, measured_config, samples):
+    env = "glucose_aerobic"
+    table = kinetic_parameters(_textbook, samples, measured_config)
+    table = pd.read_csv(io.StringIO(table.to_csv(index=False)))  # as the workflow reads it
+    model = build_kinetic_model(_textbook, samples[env], measured_config, env)
+    frame, summary = oracle_baseline(model, seed=4, parameters=table)
+    positions, ln_km = oracle_parameter_sets(model, range(250), seed=4, batch_size=100, n_total=250)
+    assert_honours_measured(model.parameter_names, ln_km)
+    # Draws outside the bounds are counted against the exact measured ranges.
+    space = ParameterSpace(table).with_measured(measured_config)
+    index = space.index_of(model)
+    outside = (ln_km < space.lower[index]) | (ln_km > space.upper[index])
+    assert summary["fraction_outside_km_bounds"] == outside.any(axis=1).mean()
+    measured = [
+        model.parameter_names.index(f"km_{e['reaction']}_{e['metabolite']}") for e in MEASURED
+    ]
+    assert not outside[:, measured].any()
+    regenerated = BatchedJacobian(model).lambda_max(ln_km, positions).numpy()
+    np.testing.assert_array_equal(regenerated, frame["lambda_max"])
+    # The other parameters keep the unrestricted draws (same random numbers).
+    free = models[env]
+    assert free.parameter_names == model.parameter_names
+    _, free_ln_km = oracle_parameter_sets(free, range(250), seed=4, batch_size=100, n_total=250)
+    others = [i for i in range(len(model.parameter_names)) if i not in measured]
+    np.testing.assert_array_equal(ln_km[:, others], free_ln_km[:, others])
+    # A range's saturations are uniform between their values at its ends.
+    column = model.parameter_names.index("km_PFK_f6p_c")
+    saturation = model.saturation_from_ln_km(ln_km, positions)[:, column]
+    ln_x = model.ln_concentration[positions, model.layout.param_metabolite[column]]
+    least = 1 / (1 + np.exp(math.log(1e-3) - ln_x))
+    most = 1 / (1 + np.exp(math.log(3e-5) - ln_x))
+    fraction = (saturation - least) / (most - least)
+    assert fraction.min() >= -1e-9 and fraction.max() <= 1 + 1e-9
+    assert 0.4 < fraction.mean() < 0.6
+
+
+def test_attainability_honours_measured_km(_textbook, measured_config, samples, monkeypatch):
+    from kinetigen.kinetics import screening
+
+    seen = []
+    evaluate = screening.BatchedJacobian.lambda_max
+
+    def recording(self, ln_km, positions):
+        seen.append(np.array(ln_km, dtype=float))
+        return evaluate(self, ln_km, positions)
+
+    monkeypatch.setattr(screening.BatchedJacobian, "lambda_max", recording)
+    env = "glucose_aerobic"
+    space = ParameterSpace(kinetic_parameters(_textbook, samples, measured_config))
+    model = build_kinetic_model(_textbook, samples[env], measured_config, env)
+    table = attainability(model, seed=8, parameters=space.frame)
+    assert np.isfinite(table["best_lambda_max"]).all()
+    assert_honours_measured(model.parameter_names, np.concatenate(seen))
+    # Without the table, the search takes the configured bounds, measured ones included.
+    seen.clear()
+    attainability_search(model, TRAIN, seed=8, max_evaluations=60, popsize=10)
+    assert_honours_measured(model.parameter_names, np.concatenate(seen))
+
+
+def test_measured_km_outside_every_kinetic_model_is_named(_textbook, small_config, samples):
+    # Phosphate is a small molecule: it enters GAPD's (reversible) law only through Gamma.
+    entry = {"reaction": "GAPD", "metabolite": "pi_c", "value_M": 1e-3, "source": "x"}
+    config = dict(small_config, kinetics={**small_config["kinetics"], "measured_km": [entry]})
+    with pytest.raises(
+        ValueError,
+        match=r"'kinetics.measured_km\[0\]': Km of 'pi_c' in 'GAPD' \(km_GAPD_pi_c\) is not a "
+        r"parameter of any environment's kinetic model",
+    ):
+        kinetic_parameters(_textbook, samples, config)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -99,11 +101,18 @@ def test_families_overlay_plans_every_member(workdir):
 def test_bad_family_stops_before_any_job(workdir):
     config = yaml.safe_load((workdir / "config.yaml").read_text())
     config["environment_families"] = {"f": {"base": "glucose_aerobik", "grid": {"EX_o2_e": [1]}}}
+def test_bad_measured_km_stops_before_any_job(workdir):
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["kinetics"]["measured_km"] = [
+        {"reaction": "PGI", "metabolite": "pep_c", "value_M": 1e-3, "source": "typo"}
+    ]
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(workdir, "-n")
     assert result.returncode != 0
     out = result.stdout + result.stderr
     assert "config key 'environment_families.f.base': unknown environment 'glucose_aerobik'" in out
+    assert "config key 'kinetics.measured_km[0]': metabolite 'pep_c' is not a substrate" in out
+    assert not (workdir / "results").exists()
 
 
 @pytest.fixture(scope="module")
@@ -251,6 +260,15 @@ ORDER = [
         ),
         (lambda c: c["training"].update(max_generations=3), "train", ORDER[:7]),
         (
+            lambda c: c["kinetics"].update(
+                measured_km=[
+                    {"reaction": "PGI", "metabolite": "g6p_c", "value_M": 1e-3, "source": "x"}
+                ]
+            ),
+            "kinetic_parameters",
+            ORDER[:3],
+        ),
+        (
             lambda c: c["analysis"].update(perturbations=[{"reactions": ["PGK"], "fold": 2}]),
             "enzyme_perturbations",
             [*ORDER, "perturbation_tests", "control_coefficients", "figures"],
@@ -281,3 +299,57 @@ def test_control_report_tables_the_tiny_run(tiny_run):
     for heading in ("## Checks", "## Top three enzymes", "## Enzyme perturbations"):
         assert heading in result.stdout
     assert "| glucose_aerobic | Biomass_Ecoli_core |" in result.stdout
+def _honours(names: list[str], ln_km: np.ndarray, measured: list[dict]) -> None:
+    """Every row holds each measured value exactly (ln of it) and keeps each measured range."""
+    for entry in measured:
+        name = f"km_{entry['reaction']}_{entry['metabolite']}"
+        if name not in names:
+            continue
+        column = ln_km[:, names.index(name)]
+        if "value_M" in entry:
+            assert (column == math.log(entry["value_M"])).all(), name
+        else:
+            low, high = (math.log(bound) for bound in entry["range_M"])
+            assert ((column >= low) & (column <= high)).all(), name
+
+
+def test_tiny_run_with_measured_km_honours_them(tiny_run, tmp_path):
+    """The tiny run with config/measured_km.yaml's entries: the kinetic stage and what follows
+    rerun; the parameter table lists them with their source, and the trained generator, the
+    validated generated models and the ORACLE models all hold them."""
+    import pandas as pd
+    import torch
+
+    from kinetigen.generator.files import load_generator
+
+    workdir = tmp_path / "measured"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    config = yaml.safe_load((REPO / "tests" / "data" / "tiny_config.yaml").read_text())
+    overlay = yaml.safe_load((REPO / "config" / "measured_km.yaml").read_text())
+    measured = overlay["kinetics"]["measured_km"]
+    config["kinetics"]["measured_km"] = measured
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    targets = [
+        "results/training/trnes/seed0/generator.pt",
+        "results/validation/glucose_aerobic/parameters.parquet",
+        "results/envs/acetate_aerobic/oracle.csv",
+    ]
+    result = snakemake(workdir, "--cores", "2", *targets, timeout=900)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    results = workdir / "results"
+    parameters = pd.read_csv(results / "kinetic" / "parameters.csv", keep_default_na=False)
+    sources = parameters.set_index("name")["source"]
+    for entry in measured:
+        assert sources[f"km_{entry['reaction']}_{entry['metabolite']}"] == entry["source"]
+    assert (sources != "").sum() == len(measured)
+    generator, _, _ = load_generator(results / "training" / "trnes" / "seed0" / "generator.pt")
+    rng = torch.Generator().manual_seed(0)
+    conditions = torch.randn(500, generator.condition_dim, generator=rng, dtype=torch.float64)
+    draws = generator.sample(500, conditions, generator=rng).numpy()
+    _honours(parameters["name"].tolist(), draws, measured)
+    tested = pd.read_parquet(results / "validation" / "glucose_aerobic" / "parameters.parquet")
+    assert {"generated", "oracle"} <= set(tested["group"])
+    ln_km = tested.filter(like="ln_km:")
+    names = [column.removeprefix("ln_km:") for column in ln_km.columns]
+    assert sum(f"km_{e['reaction']}_{e['metabolite']}" in names for e in measured) >= 4
+    _honours(names, ln_km.to_numpy(), measured)

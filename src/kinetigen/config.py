@@ -12,7 +12,7 @@ from typing import Any
 import cobra
 
 from kinetigen.families import apply_families, check_families_against_model
-from kinetigen.network import check_environment, check_growth, load_network
+from kinetigen.network import check_environment, check_growth, is_water_or_proton, load_network
 from kinetigen.schema import (
     ConfigError,
     config_error,
@@ -20,7 +20,7 @@ from kinetigen.schema import (
     validate_schema,
     with_defaults,
 )
-from kinetigen.settings import ValidationSettings
+from kinetigen.settings import KineticsSectionSettings, ValidationSettings
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ __all__ = [
     "ConfigError",
     "check_against_model",
     "check_analysis",
+    "check_measured_km",
     "config_error",
     "resolve_validity",
     "run_environments",
@@ -76,6 +77,7 @@ def check_against_model(config: dict) -> None:
                 check_growth(model, name, environment)  # one LP: cheap, before any job
         except ValueError as error:  # the message names the key already
             raise ConfigError(str(error)) from None
+    check_measured_km(model, config)
     check_analysis(model, config)
 
 
@@ -114,6 +116,30 @@ def check_environment_names(config: Mapping[str, Any]) -> None:
             "training.heldout",
         )
         raise config_error(key, "no environment left to train on")
+def check_measured_km(model: cobra.Model, config: dict) -> None:
+    """Every ``kinetics.measured_km`` entry against the network: a reaction of the model that
+    has a rate law (not an exchange), and a metabolite of that reaction that can saturate it
+    (not H2O or H+). Values, ranges and bounds are the settings' check. Whether the reaction
+    is active, and the metabolite a saturating one in its direction, is known only from the
+    steady states: kinetic_parameters checks that and names the entry."""
+    boundary = {r.id for r in model.boundary}
+    for item in KineticsSectionSettings.from_config(config).measured():
+        if item.reaction not in model.reactions:
+            raise config_error(item.key, f"unknown reaction {item.reaction!r} ({item.name})")
+        if item.reaction in boundary:
+            raise config_error(
+                item.key, f"{item.reaction!r} is an exchange reaction, without a rate law"
+            )
+        reaction = model.reactions.get_by_id(item.reaction)
+        metabolites = {m.id: m for m in reaction.metabolites}
+        if item.metabolite not in metabolites:
+            raise config_error(
+                item.key,
+                f"metabolite {item.metabolite!r} is not a substrate or product of "
+                f"{item.reaction!r} (its metabolites: {sorted(metabolites)})",
+            )
+        if is_water_or_proton(metabolites[item.metabolite]):
+            raise config_error(item.key, f"{item.describe()}: H2O and H+ never saturate an enzyme")
 
 
 def check_analysis(model: cobra.Model, config: dict) -> None:

@@ -364,6 +364,61 @@ class SbmlSettings(SectionSettings):
     """``kinetics.sbml``: models exported per environment."""
 
 
+
+@dataclass(frozen=True)
+class MeasuredKm:
+    """One entry of ``kinetics.measured_km``: the Km of ``metabolite`` in ``reaction`` lies in
+    [low_M, high_M] (mol/L; equal for a fixed value), from ``source``. ``key`` is its config
+    key (``kinetics.measured_km[2]``), for error messages."""
+
+    reaction: str
+    metabolite: str
+    low_M: float
+    high_M: float
+    source: str
+    key: str
+
+    @property
+    def name(self) -> str:
+        """The parameter's name, ``km_<reaction>_<metabolite>``."""
+        return f"km_{self.reaction}_{self.metabolite}"
+
+    @property
+    def fixed(self) -> bool:
+        return self.low_M == self.high_M
+
+    def describe(self) -> str:
+        """'Km of <metabolite> in <reaction>' for messages."""
+        return f"Km of {self.metabolite!r} in {self.reaction!r} ({self.name})"
+
+    @classmethod
+    def from_entry(
+        cls, entry: Mapping[str, Any], index: int, error: type[ValueError] = ConfigError
+    ) -> MeasuredKm:
+        """From config entry ``index`` of ``kinetics.measured_km`` (schema-checked already):
+        exactly one of value_M and range_M, positive, low <= high; else ``error``."""
+        key = f"kinetics.measured_km[{index}]"
+        what = f"Km of {entry['metabolite']!r} in {entry['reaction']!r}"
+        if ("value_M" in entry) == ("range_M" in entry):
+            raise config_error(key, f"{what}: give exactly one of value_M and range_M", error)
+        low, high = (entry["value_M"],) * 2 if "value_M" in entry else entry["range_M"]
+        if not (low > 0 and high > 0):
+            raise config_error(
+                key, f"{what}: must be positive (mol/L), got {_km_text(entry)}", error
+            )
+        if not low <= high:
+            raise config_error(
+                key, f"{what}: range_M needs low <= high, got [{low}, {high}]", error
+            )
+        return cls(
+            entry["reaction"], entry["metabolite"], float(low), float(high), entry["source"], key
+        )
+
+
+def _km_text(entry: Mapping[str, Any]) -> str:
+    return f"value_M {entry['value_M']}" if "value_M" in entry else f"range_M {entry['range_M']}"
+
+
 @section("kinetics")
 class KineticsSectionSettings(SectionSettings):
     """``kinetics``: Km bounds (mol/L), activity tolerance, boundary compartments, constant
@@ -380,6 +435,30 @@ class KineticsSectionSettings(SectionSettings):
                 raise config_error(
                     f"{self.SECTION}.{name}", f"needs low < high, got [{low}, {high}]", self.ERROR
                 )
+        self.measured()
+
+    def measured(self) -> tuple[MeasuredKm, ...]:
+        """The measured Km, each checked: one per parameter, inside the parameter's bounds
+        (its km_bounds_overrides_M entry, else km_bounds_M)."""
+        measured: dict[str, MeasuredKm] = {}
+        for index, entry in enumerate(self.measured_km):
+            item = MeasuredKm.from_entry(entry, index, self.ERROR)
+            if item.name in measured:
+                raise config_error(
+                    item.key, f"{item.describe()} is also {measured[item.name].key}", self.ERROR
+                )
+            override = item.name in self.km_bounds_overrides_M
+            low, high = self.km_bounds_overrides_M.get(item.name, self.km_bounds_M)
+            if not low <= item.low_M <= item.high_M <= high:
+                where = f"km_bounds_overrides_M.{item.name}" if override else "km_bounds_M"
+                raise config_error(
+                    item.key,
+                    f"{item.describe()}: [{item.low_M:g}, {item.high_M:g}] M lies outside the "
+                    f"bounds [{low:g}, {high:g}] M of kinetics.{where}",
+                    self.ERROR,
+                )
+            measured[item.name] = item
+        return tuple(measured.values())
 
 
 # --------------------------------------------------------------------------------------------

@@ -183,9 +183,10 @@ def fitted_encoder(
 def new_generator(
     config: WorkflowSettings, parameters: pd.DataFrame, conditional: bool, seed: int
 ) -> Generator:
-    """A freshly initialised generator over the shared Km space (``generator`` section)."""
+    """A freshly initialised generator over the shared Km space (``generator`` section);
+    measured Km (``kinetics.measured_km``) bound it exactly as configured."""
     gen_config = config.generator
-    space = ParameterSpace(parameters)
+    space = ParameterSpace(parameters).with_measured(config)
     return Generator(
         torch.as_tensor(space.lower),
         torch.as_tensor(space.upper),

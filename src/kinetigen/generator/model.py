@@ -37,7 +37,8 @@ class Generator(nn.Module):
     Parameters
     ----------
     lower, upper
-        Per-parameter bounds on ln Km, shape [P] (ln of mol/L). ``lower < upper`` elementwise.
+        Per-parameter bounds on ln Km, shape [P] (ln of mol/L). ``lower <= upper``
+        elementwise; where they are equal (a measured Km) the output is that constant.
     latent_dim
         Size L of the standard-normal latent vector z.
     condition_dim
@@ -82,10 +83,10 @@ class Generator(nn.Module):
             )
         if not bool(torch.all(torch.isfinite(lower) & torch.isfinite(upper))):
             raise ValueError("generator bounds must be finite")
-        bad = torch.nonzero(lower >= upper).flatten()
+        bad = torch.nonzero(lower > upper).flatten()
         if bad.numel():
             raise ValueError(
-                f"generator bounds: lower >= upper for parameter index(es) {bad.tolist()[:10]}"
+                f"generator bounds: lower > upper for parameter index(es) {bad.tolist()[:10]}"
             )
         check_value("generator.latent_dim", latent_dim)
         check_value("generator.condition_dim", condition_dim)

@@ -4,11 +4,15 @@ The space is the union of the Km parameters of all environments (a reaction that
 different directions, or has no thermodynamic data, may saturate with different metabolites
 in different environments). One generator output vector of ln Km serves every environment;
 each environment takes its parameters by index.
+
+Measured Km (``kinetics.measured_km``) narrow a parameter's bounds to the measured range (equal
+bounds for a measured value), and the table then gets a ``source`` column (empty for the
+generated parameters); without measured Km it has exactly :data:`COLUMNS`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +23,11 @@ import pandas as pd
 from kinetigen.kinetics.settings import KineticsSettings, as_settings
 from kinetigen.kinetics.structure import KineticModel, build_kinetic_model
 from kinetigen.schema import config_error
+from kinetigen.settings import WorkflowSettings
 
 COLUMNS = ["name", "reaction", "metabolite", "role", "ln_km_lower", "ln_km_upper"]
+# Added when some Km are measured: where each measured one comes from ("" for the others).
+SOURCE = "source"
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,9 +44,10 @@ class ParameterSpace:
         duplicated = self.frame["name"][self.frame["name"].duplicated()].tolist()
         if duplicated:
             raise ValueError(f"parameter table repeats names {duplicated[:5]}")
-        if not np.all(self.frame["ln_km_lower"] < self.frame["ln_km_upper"]):
-            bad = self.frame.loc[~(self.frame["ln_km_lower"] < self.frame["ln_km_upper"]), "name"]
-            raise ValueError(f"parameters {bad.tolist()[:5]} have ln_km_lower >= ln_km_upper")
+        # Equal bounds: a measured Km, held fixed.
+        if not np.all(self.frame["ln_km_lower"] <= self.frame["ln_km_upper"]):
+            bad = self.frame.loc[~(self.frame["ln_km_lower"] <= self.frame["ln_km_upper"]), "name"]
+            raise ValueError(f"parameters {bad.tolist()[:5]} have ln_km_lower > ln_km_upper")
 
     @property
     def names(self) -> list[str]:
@@ -55,6 +63,21 @@ class ParameterSpace:
 
     def __len__(self) -> int:
         return len(self.frame)
+
+    def with_measured(
+        self, config: KineticsSettings | WorkflowSettings | Mapping[str, Any]
+    ) -> ParameterSpace:
+        """This space with the measured Km's bounds exactly as configured (ln of the values in
+        mol/L): a CSV round trip can move a float by one unit in the last place, so the
+        generator takes them from the settings. Itself when no Km is measured."""
+        settings = as_settings(config)
+        index, low, high = measured_columns(self.names, settings)
+        if not len(index):
+            return self
+        frame = self.frame.copy()
+        frame.loc[frame.index[index], "ln_km_lower"] = low
+        frame.loc[frame.index[index], "ln_km_upper"] = high
+        return ParameterSpace(frame)
 
     def index_of(self, model: KineticModel) -> np.ndarray:
         """Positions of ``model.parameters`` in the shared vector."""
@@ -91,6 +114,7 @@ class ParameterSpace:
             raise config_error(
                 "kinetics.km_bounds_overrides_M", f"names unknown parameters: {sorted(unknown)[:5]}"
             )
+        _check_measured_in_space(settings, parameters)
         rows = []
         for parameter in ordered:
             lower, upper = settings.ln_km_bounds(parameter.name)
@@ -104,7 +128,41 @@ class ParameterSpace:
                     upper,
                 )
             )
-        return cls(pd.DataFrame(rows, columns=COLUMNS))
+        frame = pd.DataFrame(rows, columns=COLUMNS)
+        if settings.measured_km:
+            measured = settings.measured
+            frame[SOURCE] = [
+                measured[name].source if name in measured else "" for name in frame["name"]
+            ]
+        return cls(frame)
+
+
+def _check_measured_in_space(settings: KineticsSettings, parameters: Iterable[str]) -> None:
+    """Every measured Km names a parameter of some environment's kinetic model. The reaction
+    and metabolite were checked against the network before any job; what only the steady
+    states tell is whether the reaction is active and the metabolite saturates it."""
+    known = set(parameters)
+    for item in settings.measured_km:
+        if item.name not in known:
+            raise config_error(
+                item.key,
+                f"{item.describe()} is not a parameter of any environment's kinetic model: "
+                "the reaction is inactive everywhere, or the metabolite does not saturate it "
+                "(a small molecule of a reversible rate law, or a product of an irreversible "
+                "one)",
+            )
+
+
+def measured_columns(
+    names: Sequence[str], settings: KineticsSettings
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The measured Km among parameters ``names``: (positions in ``names``, ln Km lower and
+    upper bounds, ln of mol/L; equal for a measured value). Empty arrays when none is."""
+    measured = settings.measured
+    index = np.array([i for i, name in enumerate(names) if name in measured], dtype=int)
+    bounds = np.array([settings.ln_km_bounds(names[i]) for i in index], dtype=float)
+    bounds = bounds.reshape(-1, 2)
+    return index, bounds[:, 0], bounds[:, 1]
 
 
 def kinetic_parameters(

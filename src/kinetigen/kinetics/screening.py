@@ -5,16 +5,17 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import cma
 import numpy as np
 import pandas as pd
+import scipy.special
 import torch
 
 from kinetigen.kinetics.batched import BatchedJacobian
-from kinetigen.kinetics.parameters import ParameterSpace
+from kinetigen.kinetics.parameters import ParameterSpace, measured_columns
 from kinetigen.kinetics.settings import KineticsConfigError
 from kinetigen.kinetics.structure import KineticModel
 from kinetigen.schema import config_error
@@ -43,8 +44,51 @@ def _bounds_in_model(
     if parameters is None:
         return None
     space = parameters if isinstance(parameters, ParameterSpace) else ParameterSpace(parameters)
+    space = space.with_measured(model.settings)  # exact, whatever the CSV round trip did
     index = space.index_of(model)
     return space.lower[index], space.upper[index]
+
+
+def _with_measured(
+    model: KineticModel, bounds: tuple[np.ndarray, np.ndarray] | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``bounds`` (ln Km per parameter of ``model``) with the measured Km's ranges; without
+    bounds, the configured ones (measured ranges, overrides, km_bounds_M). Unchanged when no
+    Km is measured."""
+    index, low, high = measured_columns(model.parameter_names, model.settings)
+    if not len(index):
+        return bounds
+    if bounds is None:
+        ranges = np.array([model.settings.ln_km_bounds(name) for name in model.parameter_names])
+        return ranges[:, 0], ranges[:, 1]
+    lower, upper = np.array(bounds[0], dtype=float), np.array(bounds[1], dtype=float)
+    lower[index], upper[index] = low, high
+    return lower, upper
+
+
+def _candidate_ln_km(
+    model: KineticModel,
+    ln_x: np.ndarray,
+    bounds: tuple[np.ndarray, np.ndarray] | None,
+    free: np.ndarray,
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Map CMA-ES candidates (logit saturations y = ln x - ln Km of the ``free`` parameters)
+    to ln Km [n, P]: fixed parameters (equal bounds) take their value, measured ranges are
+    closed against rounding."""
+    index, low, high = measured_columns(model.parameter_names, model.settings)
+    if bounds is None or (free.all() and not len(index)):
+        return lambda candidates: ln_x[None, :] - candidates
+    fixed = ~free
+
+    def ln_km(candidates: np.ndarray) -> np.ndarray:
+        logit = np.zeros((len(candidates), len(ln_x)))
+        logit[:, free] = candidates
+        values = ln_x[None, :] - logit
+        values[:, fixed] = bounds[0][fixed]
+        values[:, index] = np.clip(values[:, index], low, high)
+        return values
+
+    return ln_km
 
 
 def _cma_seed(seed: int, position: int) -> int:
@@ -64,8 +108,14 @@ def _search_steady_state(
     sigma0: float,
 ) -> tuple[float, int]:
     """One separable CMA-ES run over the logit saturations of steady state ``position``:
-    the best finite lambda_max found (inf if none) and the models evaluated."""
+    the best finite lambda_max found (inf if none) and the models evaluated. Parameters with
+    equal bounds (measured values) are held at them, outside the search."""
     ln_x = model.ln_concentration[position, model.layout.param_metabolite]
+    free = np.ones(len(ln_x), dtype=bool) if bounds is None else bounds[0] < bounds[1]
+    to_ln_km = _candidate_ln_km(model, ln_x, bounds, free)
+    if not free.any():
+        lambda_max = float(evaluator.lambda_max(to_ln_km(np.zeros((1, 0))), position)[0])
+        return (lambda_max if math.isfinite(lambda_max) else math.inf), 1
     options: dict[str, Any] = {
         "CMA_diagonal": True,
         "seed": _cma_seed(seed, position),
@@ -76,9 +126,9 @@ def _search_steady_state(
     }
     if popsize is not None:
         options["popsize"] = popsize
-    x0 = np.zeros(len(ln_x))
+    x0 = np.zeros(int(free.sum()))
     if bounds is not None:
-        low, high = ln_x - bounds[1], ln_x - bounds[0]
+        low, high = (ln_x - bounds[1])[free], (ln_x - bounds[0])[free]
         x0 = np.where((x0 < low) | (x0 > high), 0.5 * (low + high), x0)
         options["bounds"] = [low.tolist(), high.tolist()]
     strategy = cma.CMAEvolutionStrategy(x0, sigma0, options)
@@ -86,7 +136,7 @@ def _search_steady_state(
     evaluations = 0
     while not strategy.stop():
         candidates = strategy.ask()
-        ln_km = ln_x[None, :] - np.asarray(candidates)
+        ln_km = to_ln_km(np.asarray(candidates))
         lambda_max = evaluator.lambda_max(ln_km, position).cpu().numpy()
         evaluations += len(candidates)
         if np.isfinite(lambda_max).any():
@@ -111,7 +161,9 @@ def attainability_search(
 
     The search variable is the logit saturation y = logit(sigma) = ln(x / Km) of every Km of
     the model, started at sigma = 1/2 with step ``sigma0``; with ``bounds`` (ln Km lower and
-    upper per parameter) y stays inside the matching box. One run of at most
+    upper per parameter) y stays inside the matching box; measured Km (``kinetics.measured_km``
+    of the model's settings) keep their range, and a measured value is held fixed outside the
+    search. One run of at most
     ``max_evaluations`` models per steady state; each generation is one batched evaluation.
     Returns columns steady_state (sample id), threshold, best_lambda_max, attainable,
     evaluations, seconds. ``attainable = False`` means "not reached within the budget": the
@@ -119,6 +171,7 @@ def attainability_search(
     from the per-steady-state seed derived from ``seed``.
     """
     evaluator = BatchedJacobian(model, device=device)
+    bounds = _with_measured(model, bounds)
     rows = []
     for count, position in enumerate(positions, start=1):
         start = time.perf_counter()
@@ -194,7 +247,8 @@ def oracle_batch(
     Sample i uses evaluation steady state i mod S (``model.split.evaluation``, the steady states
     the generator is evaluated on, so both are scored on the same ones); saturations are
     uniform in (0, 1) from a generator seeded by (seed, batch), so any batch can be
-    regenerated on its own.
+    regenerated on its own. A measured Km (``kinetics.measured_km``) restricts its saturation
+    to those its range allows at the steady state (:func:`measured_saturation_draw`).
     """
     first = batch * batch_size
     indices = np.arange(first, min(first + batch_size, n_total))
@@ -203,7 +257,29 @@ def oracle_batch(
     saturation = np.clip(saturation, SATURATION_EPS, 1.0 - SATURATION_EPS)
     evaluation = model.split.evaluation
     positions = evaluation[indices % len(evaluation)]
-    return indices, positions, model.ln_km_from_saturation(saturation, positions)
+    ln_km = model.ln_km_from_saturation(saturation, positions)
+    return indices, positions, measured_saturation_draw(model, saturation, positions, ln_km)
+
+
+def measured_saturation_draw(
+    model: KineticModel, uniform: np.ndarray, positions: np.ndarray, ln_km: np.ndarray
+) -> np.ndarray:
+    """``ln_km`` [B, P] with its measured columns redrawn: the saturation x / (x + Km) of a
+    measured Km is uniform between its values at the range's ends, s(high) and s(low),
+    placed by the same uniform numbers ``uniform`` [B, P]; ln Km is then closed into the
+    range against rounding (a measured value comes out exactly). Unchanged without measured
+    Km."""
+    index, low, high = measured_columns(model.parameter_names, model.settings)
+    if not len(index):
+        return ln_km
+    ln_x = model.ln_concentration[np.asarray(positions)][:, model.layout.param_metabolite[index]]
+    least, most = scipy.special.expit(ln_x - high), scipy.special.expit(ln_x - low)
+    saturation = least + uniform[:, index] * (most - least)
+    saturation = np.clip(saturation, SATURATION_EPS, 1.0 - SATURATION_EPS)
+    ln_km = np.array(ln_km, dtype=float)
+    drawn = ln_x + np.log1p(-saturation) - np.log(saturation)
+    ln_km[:, index] = np.clip(drawn, low, high)
+    return ln_km
 
 
 def oracle_parameter_sets(

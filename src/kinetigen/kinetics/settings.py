@@ -12,6 +12,7 @@ from kinetigen.schema import ConfigError
 from kinetigen.settings import (
     GAS_CONSTANT_KJ_PER_MOL_K,
     KineticsSectionSettings,
+    MeasuredKm,
     PhysiologySettings,
     ValidationSettings,
     WorkflowSettings,
@@ -57,6 +58,7 @@ class KineticsSettings:
     oracle_batch_size: int
     sbml_models: int
     device: str
+    measured_km: tuple[MeasuredKm, ...] = ()
 
     @property
     def rt(self) -> float:
@@ -74,8 +76,17 @@ class KineticsSettings:
             n_steady_states, self.split_train, self.split_evaluation, self.split_gap, environment
         )
 
+    @property
+    def measured(self) -> dict[str, MeasuredKm]:
+        """The measured Km (``kinetics.measured_km``) by parameter name."""
+        return {item.name: item for item in self.measured_km}
+
     def ln_km_bounds(self, name: str) -> tuple[float, float]:
-        """Bounds on ln(Km / (mol/L)) of parameter ``name``."""
+        """Bounds on ln(Km / (mol/L)) of parameter ``name``: its measured range (equal bounds
+        for a measured value), else its override, else ``km_bounds_M``."""
+        measured = self.measured.get(name)
+        if measured is not None:
+            return math.log(measured.low_M), math.log(measured.high_M)
         low, high = self.km_bounds_overrides_M.get(name, self.km_bounds_M)
         return math.log(low), math.log(high)
 
@@ -117,6 +128,7 @@ class KineticsSettings:
             oracle_batch_size=kinetics.oracle.batch_size,
             sbml_models=kinetics.sbml.n_models,
             device=kinetics.device,
+            measured_km=kinetics.measured(),
         )
 
     @classmethod
