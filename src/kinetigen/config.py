@@ -25,6 +25,7 @@ __all__ = [
     "ConfigError",
     "check_against_model",
     "check_analysis",
+    "check_core",
     "config_error",
     "resolve_validity",
     "schema_defaults",
@@ -62,6 +63,7 @@ def check_against_model(config: dict) -> None:
     )
     if unknown:
         raise config_error("sampling.margin_reactions", f"unknown reactions {unknown}")
+    check_core(model, config)
     heldout = set(config["training"]["heldout"])
     unknown = sorted(heldout - set(config["environments"]))
     if unknown:
@@ -83,6 +85,20 @@ def check_against_model(config: dict) -> None:
         except ValueError as error:  # the message names the key already
             raise ConfigError(str(error)) from None
     check_analysis(model, config)
+
+
+def check_core(model: cobra.Model, config: dict) -> None:
+    """The ``core`` section against the model (ids, an empty or disconnected core, products
+    no pathway reaches); nothing to check when no core is configured."""
+    from kinetigen.core.select import CoreError, select_core
+    from kinetigen.settings import CoreSettings
+
+    if CoreSettings.from_config(config).whole_model:
+        return
+    try:
+        select_core(model, config)
+    except CoreError as error:  # the message names the key already
+        raise ConfigError(str(error)) from None
 
 
 def check_analysis(model: cobra.Model, config: dict) -> None:

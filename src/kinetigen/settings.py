@@ -265,6 +265,42 @@ class SamplingSettings(SectionSettings):
 
 
 # --------------------------------------------------------------------------------------------
+# the kinetic core
+
+
+@dataclass(frozen=True)
+class CoreSettings(SectionSettings):
+    """``core``: the part of the model that becomes kinetic (subsystems, reactions to add or
+    drop, products to reach by pathways), the currency metabolites the pathway search treats
+    as available and the slack of the boundary reactions. Every list empty: no core, the
+    whole model is kinetic (see :mod:`kinetigen.core`)."""
+
+    SECTION: ClassVar[str] = "core"
+    subsystems: tuple[str, ...] = FROM_SCHEMA
+    add_reactions: tuple[str, ...] = FROM_SCHEMA
+    drop_reactions: tuple[str, ...] = FROM_SCHEMA
+    pathways_to: tuple[str, ...] = FROM_SCHEMA
+    currency_metabolites: tuple[str, ...] = FROM_SCHEMA
+    boundary_slack: float = FROM_SCHEMA
+
+    @property
+    def whole_model(self) -> bool:
+        """No core configured: every reaction of the model is kinetic."""
+        return not (self.selects or self.drop_reactions)
+
+    @property
+    def selects(self) -> bool:
+        """Reactions are chosen (subsystems, additions or pathways); without, the core is the
+        whole model less ``drop_reactions``."""
+        return bool(self.subsystems or self.add_reactions or self.pathways_to)
+
+    def check(self) -> None:
+        both = sorted(set(self.add_reactions) & set(self.drop_reactions))
+        if both:
+            raise self.error("drop_reactions", f"also in core.add_reactions: {both}")
+
+
+# --------------------------------------------------------------------------------------------
 # kinetics
 
 
@@ -632,6 +668,7 @@ class WorkflowSettings(SectionSettings):
     thermo: ThermoSettings = FROM_SCHEMA
     tfa: TFASettings = FROM_SCHEMA
     sampling: SamplingSettings = FROM_SCHEMA
+    core: CoreSettings = FROM_SCHEMA
     kinetics: KineticsSectionSettings = FROM_SCHEMA
     generator: GeneratorSettings = FROM_SCHEMA
     training: TrainingSettings = FROM_SCHEMA
@@ -648,6 +685,7 @@ SECTIONS: tuple[type[SectionSettings], ...] = (
     ThermoSettings,
     TFASettings,
     SamplingSettings,
+    CoreSettings,
     KineticsSectionSettings,
     ThresholdSettings,
     SplitSettings,

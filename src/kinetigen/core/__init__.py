@@ -1,0 +1,21 @@
+"""The kinetic core of a genome-scale model: which reactions become kinetic
+(:mod:`kinetigen.core.select`), the reduced model with the boundary reactions that close the
+core's steady state (:mod:`kinetigen.core.reduce`) and ``core.json`` (:mod:`kinetigen.core.report`).
+"""
+
+from kinetigen.core.reduce import BoundaryReaction, core_boundary, reduce_to_core
+from kinetigen.core.report import core_document, kinetic_sizes, write_core_json
+from kinetigen.core.select import CoreDefinition, CoreError, pathway_to, select_core
+
+__all__ = [
+    "BoundaryReaction",
+    "CoreDefinition",
+    "CoreError",
+    "core_boundary",
+    "core_document",
+    "kinetic_sizes",
+    "pathway_to",
+    "reduce_to_core",
+    "select_core",
+    "write_core_json",
+]

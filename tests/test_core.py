@@ -1,0 +1,211 @@
+"""The kinetic core (kinetigen.core): selection, the reduced model, core.json and bad input.
+
+iJO1366 (cobra's bundled copy, about 3 s to load) with the core of config/ijo1366_core.yaml,
+and e_coli_core, where a core of everything must give the model back.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import cobra
+import numpy as np
+import pytest
+import yaml
+from cobra.flux_analysis import pfba
+from snakemake.utils import update_config
+
+from kinetigen.config import ConfigError, check_core
+from kinetigen.core import (
+    CoreError,
+    core_boundary,
+    kinetic_sizes,
+    pathway_to,
+    reduce_to_core,
+    select_core,
+    write_core_json,
+)
+from kinetigen.io import read_json
+from kinetigen.kinetics.settings import KineticsSettings
+from kinetigen.network import apply_environment, load_network
+from kinetigen.settings import CoreSettings, WorkflowSettings
+
+REPO = Path(__file__).resolve().parents[1]
+SHIKIMATE = {"DDPA", "DHQS", "DHQTi", "SHK3Dr", "SHKK", "PSCVT", "CHORS"}
+CENTRAL = {
+    "PGI", "PFK", "FBA", "TPI", "GAPD", "PGK", "PGM", "ENO", "PYK", "PDH", "G6PDH2r", "GND",
+    "RPE", "RPI", "TKT1", "TKT2", "TALA", "CS", "ACONTa", "ACONTb", "ICDHyr", "AKGDH",
+    "SUCOAS", "SUCDi", "FUM", "MDH", "ICL", "MALS", "PPC", "PPCK", "ME1", "ME2", "ATPS4rpp",
+    "NADH16pp", "CYTBO3_4pp", "ATPM", "GLCptspp",
+}
+
+
+@pytest.fixture(scope="module")
+def ijo_config() -> dict:
+    """config/ijo1366_core.yaml deep-merged onto config.yaml, as `--configfile` does."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    update_config(config, yaml.safe_load((REPO / "config" / "ijo1366_core.yaml").read_text()))
+    return config
+
+
+@pytest.fixture(scope="module")
+def ijo_model() -> cobra.Model:
+    return load_network("iJO1366", solver="hybrid")
+
+
+@pytest.fixture(scope="module")
+def ijo_core(ijo_model, ijo_config):
+    return select_core(ijo_model, ijo_config)
+
+
+@pytest.fixture(scope="module")
+def ijo_reference(ijo_model, ijo_config):
+    """Genome-scale optimum and pFBA fluxes in glucose_aerobic."""
+    with ijo_model:
+        environment = ijo_config["environments"]["glucose_aerobic"]
+        apply_environment(ijo_model, "glucose_aerobic", environment)
+        growth = ijo_model.slim_optimize()
+        fluxes = pfba(ijo_model).fluxes
+        environment_model = ijo_model.copy()
+    return growth, fluxes, environment_model
+
+
+def test_the_default_is_no_core():
+    settings = CoreSettings()
+    assert settings.whole_model and not settings.selects
+    assert WorkflowSettings().core == settings
+
+
+def test_ijo1366_core_sizes_and_reactions(ijo_core):
+    sizes = ijo_core.sizes()
+    assert 100 <= sizes["reactions"] <= 170, sizes
+    assert 80 <= sizes["likely_states"] <= 130, sizes
+    assert CENTRAL <= set(ijo_core.reactions)
+    assert SHIKIMATE <= set(ijo_core.reactions)
+    assert {ijo_core.origins[r] for r in SHIKIMATE} == {"pathway to chor_c"}
+    assert {"ANS", "TRPS1", "CHORM", "PHETA1", "TYRTA"} <= set(ijo_core.reactions)
+    assert "BIOMASS_Ec_iJO1366_core_53p95M" not in ijo_core.reactions
+    assert not ijo_core.whole_model
+    # every boundary metabolite is a core metabolite that some non-core reaction touches
+    assert set(ijo_core.boundary_metabolites) <= set(ijo_core.metabolites)
+    assert "made or used by" in ijo_core.boundary_metabolites["accoa_c"]
+
+
+def test_the_shikimate_pathway_to_chorismate(ijo_model):
+    glycolysis_and_ppp = {
+        r.id for r in ijo_model.reactions
+        if r.subsystem in ("Glycolysis/Gluconeogenesis", "Pentose Phosphate Pathway")
+    }
+    currency = set(CoreSettings().currency_metabolites) | {"h", "h2o", "pi", "co2", "o2", "nh4"}
+    blocked = {r.id for r in ijo_model.boundary} | {"BIOMASS_Ec_iJO1366_core_53p95M"}
+    found = pathway_to(ijo_model, glycolysis_and_ppp, "chor_c", currency, blocked)
+    assert set(found) == SHIKIMATE
+
+
+def test_reduced_model_grows_as_the_genome_scale_model(ijo_core, ijo_reference):
+    growth, fluxes, model = ijo_reference
+    reduced = reduce_to_core(model, ijo_core, fluxes)
+    assert reduced.slim_optimize() == pytest.approx(growth, rel=1e-6)
+    # the optimum does not depend on the slack of the boundary reactions
+    loose = type(ijo_core)(**{**ijo_core.__dict__, "boundary_slack": 0.9})
+    assert reduce_to_core(model, loose, fluxes).slim_optimize() == pytest.approx(growth, rel=1e-6)
+    # the medium's exchanges stay, with their bounds
+    assert reduced.reactions.EX_glc__D_e.bounds == model.reactions.EX_glc__D_e.bounds
+
+
+def test_the_reference_is_a_steady_state_of_the_reduced_model(ijo_core, ijo_reference):
+    """The boundary-reaction rule: core fluxes as in the reference plus each boundary
+    reaction at its reference flux balance every core metabolite, within the bounds."""
+    _, fluxes, model = ijo_reference
+    boundary = core_boundary(model, ijo_core, fluxes)
+    reduced = reduce_to_core(model, ijo_core, fluxes)
+    reference = {r: fluxes[r] for r in ijo_core.reactions}
+    reference.update({b.id: b.reference_flux for b in boundary})
+    stoichiometry = cobra.util.create_stoichiometric_matrix(reduced)
+    vector = np.array([reference[r.id] for r in reduced.reactions])
+    residual = np.abs(stoichiometry @ vector)
+    scale = np.abs(stoichiometry) @ np.abs(vector)
+    assert np.all(residual <= 1e-9 * np.maximum(scale, 1.0))
+    for item in boundary:
+        low, high = item.bounds
+        assert low - 1e-9 <= item.reference_flux <= high + 1e-9, item.id
+        if item.kind != "exchange":
+            assert low >= 0.0, item.id  # one direction: an irreversible rate law
+    kinds = {b.kind for b in boundary}
+    assert {"biomass", "exchange"} <= kinds
+    biomass = reduced.reactions.get_by_id(ijo_core.biomass_reaction)
+    assert "kinetigen_core" in biomass.notes
+
+
+def test_core_json(tmp_path, ijo_core, ijo_reference, ijo_config):
+    _, fluxes, model = ijo_reference
+    boundary = core_boundary(model, ijo_core, fluxes)
+    reduced = reduce_to_core(model, ijo_core, fluxes)
+    sizes = kinetic_sizes(reduced, boundary, fluxes, KineticsSettings.from_config(ijo_config))
+    assert sizes["states"] > 50 and sizes["km_parameters"] > 150, sizes
+    path = tmp_path / "kinetic" / "core.json"
+    write_core_json(path, ijo_core, boundary, sizes)
+    document = read_json(path)
+    assert [r["id"] for r in document["reactions"]] == list(ijo_core.reactions)
+    assert document["states"] == list(ijo_core.states)
+    assert {b["id"] for b in document["boundary_reactions"]} == {b.id for b in boundary}
+    assert all(b["why"] for b in document["boundary_reactions"])
+    assert document["kinetic_model_estimate"] == sizes
+    assert sorted(p.name for p in path.parent.iterdir()) == ["core.json"]
+
+
+def test_a_core_of_everything_is_e_coli_core(textbook_model):
+    core = select_core(textbook_model, {})
+    assert core.whole_model
+    expected = {r.id for r in textbook_model.reactions} - {r.id for r in textbook_model.boundary}
+    assert set(core.reactions) == expected - {"Biomass_Ecoli_core"}
+    reduced = reduce_to_core(textbook_model, core, pfba(textbook_model).fluxes)
+    assert {r.id for r in reduced.reactions} == {r.id for r in textbook_model.reactions}
+    for reaction in textbook_model.reactions:
+        copied = reduced.reactions.get_by_id(reaction.id)
+        assert copied.bounds == reaction.bounds, reaction.id
+        stoichiometry = {m.id: c for m, c in copied.metabolites.items()}
+        assert stoichiometry == pytest.approx(
+            {m.id: c for m, c in reaction.metabolites.items()}, rel=1e-12
+        ), reaction.id
+    assert reduced.slim_optimize() == pytest.approx(textbook_model.slim_optimize(), rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("core", "message"),
+    [
+        (
+            {"subsystems": ["Glycolysis"]},
+            r"'core.subsystems': the model has no subsystem 'Glycolysis'",
+        ),
+        ({"add_reactions": ["PGI", "NOPE"]}, r"'core.add_reactions': unknown reaction 'NOPE'"),
+        ({"drop_reactions": ["NOPE"]}, r"'core.drop_reactions': unknown reaction 'NOPE'"),
+        ({"pathways_to": ["nope_c"]}, r"'core.pathways_to': unknown metabolite 'nope_c'"),
+        ({"add_reactions": ["EX_glc__D_e"]}, r"'core.add_reactions': 'EX_glc__D_e' is an exchange"),
+        ({"add_reactions": ["PGI", "CS"]}, r"'core': is disconnected: reactions \['(PGI|CS)'\]"),
+        (
+            {"add_reactions": ["PGI"], "pathways_to": ["glc__D_e"]},
+            r"'core.pathways_to': no pathway from the core reaches 'glc__D_e'",
+        ),
+    ],
+)
+def test_bad_core_input_names_the_key_and_id(textbook_model, core, message):
+    with pytest.raises(CoreError, match=message):
+        select_core(textbook_model, {"core": core})
+
+
+def test_an_empty_core_and_a_doubly_listed_reaction(textbook_model):
+    everything = [r.id for r in textbook_model.reactions if not r.boundary]
+    with pytest.raises(CoreError, match=r"'core': selects no reaction"):
+        select_core(textbook_model, {"core": {"drop_reactions": everything}})
+    with pytest.raises(ConfigError, match=r"'core.drop_reactions': also in core.add_reactions"):
+        CoreSettings(add_reactions=("PGI",), drop_reactions=("PGI",))
+
+
+def test_the_config_check_reports_a_bad_core(textbook_model, default_config):
+    check_core(textbook_model, default_config)  # no core: nothing to check
+    config = copy.deepcopy(default_config)
+    config["core"] = {"subsystems": ["Nope"]}
+    with pytest.raises(ConfigError, match=r"config key 'core.subsystems'.*'Nope'"):
+        check_core(textbook_model, config)
