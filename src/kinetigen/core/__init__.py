@@ -3,7 +3,12 @@
 core's steady state (:mod:`kinetigen.core.reduce`) and ``core.json`` (:mod:`kinetigen.core.report`).
 """
 
-from kinetigen.core.reduce import BoundaryReaction, core_boundary, reduce_to_core
+from kinetigen.core.reduce import (
+    BoundaryReaction,
+    core_boundary,
+    reduce_to_core,
+    reduced_reference,
+)
 from kinetigen.core.report import core_document, kinetic_sizes, write_core_json
 from kinetigen.core.select import CoreDefinition, CoreError, pathway_to, select_core
 
@@ -16,6 +21,7 @@ __all__ = [
     "kinetic_sizes",
     "pathway_to",
     "reduce_to_core",
+    "reduced_reference",
     "select_core",
     "write_core_json",
 ]

@@ -14,15 +14,16 @@ with that net stoichiometry (per unit of its reference flux):
 - **lumped biomass** (id: ``biomass_reaction``): the module that holds the genome-scale
   biomass reaction, i.e. the biomass with every non-core pathway that feeds it (amino acids,
   nucleotides, lipids, cofactors from core precursors; the by-products returned to the core,
-  such as ADP, Pi, NADP or 2-oxoglutarate, are its products). Coefficients are the module's
+  such as ADP, Pi, NADP or 2-oxoglutarate, are its products; so are nutrients whose uptake
+  routes share a metabolite with it, e.g. NH4 and sulfate). Coefficients are the module's
   net flux per unit growth, so its flux is the growth rate;
 - **drain** ``core_drain_<metabolite>`` (``m ->``) or **supply** ``core_supply_<metabolite>``
-  (``-> m``): a module that touches one core metabolite (e.g. a secretion route of acetate,
-  the uptake route of O2);
+  (``-> m``): a module that touches one core metabolite (e.g. the secretion route of
+  formate when its transport is not in the core);
 - **lumped exchange** ``core_lump_<reaction>``: a module that touches several core
   metabolites and no biomass (e.g. the PTS glucose route when the transport is not in the
-  core: pep -> g6p + pyr), named after its largest-flux reaction, its stoichiometry scaled so
-  that its largest coefficient is 1.
+  core: pep -> g6p + pyr), named after its largest-flux reaction that is not an exchange, its
+  stoichiometry scaled so that its largest coefficient is 1.
 
 Exchange reactions of core metabolites (``EX_glc__D_e`` when the core has the glucose porin)
 stay as they are, with their bounds, so the medium of an environment applies unchanged.
@@ -44,15 +45,15 @@ irreversible Michaelis-Menten over their substrates, each saturating once,
 irreversible Michaelis-Menten in its one metabolite, ``v = Vmax x / (Km + x)``, so its Km
 joins the parameter space; a supply, which has no substrate in the core, is a constant rate
 (the reference or sampled flux), like an uptake at a fixed rate. Products never saturate an
-irreversible law. (The kinetic stage skips cobra's boundary reactions today, drains and
-supplies included: building kinetic models of a reduced model needs that rule changed,
-issue 10 item 4.)
+irreversible law. :func:`kinetigen.kinetics.build_kinetic_model` builds exactly these
+laws: boundary reactions without a dG column are irreversible, and a drain or supply, unlike
+an exchange with the medium, changes a state and so is kept.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import cobra
@@ -77,7 +78,8 @@ class BoundaryReaction:
     ``stoichiometry``: core metabolite -> coefficient (per unit flux); ``reference_flux``:
     its flux in the reference solution (mmol/gDW/h; the growth rate for the biomass);
     ``bounds``: its flux bounds in the reduced model; ``stands_for``: the genome-scale
-    reactions it replaces, largest reference flux first; ``reason``: why it is there.
+    reactions it replaces, largest reference flux first (exchanges last); ``reason``: why
+    it is there; ``scale_range``: its bounds over its reference flux.
     """
 
     id: str
@@ -179,7 +181,7 @@ def core_boundary(
     for module in _modules(model, core):
         active = sorted(
             (r for r in module if abs(fluxes[r.id]) > FLUX_TOLERANCE),
-            key=lambda r: -abs(fluxes[r.id]),
+            key=lambda r: (r.boundary, -abs(fluxes[r.id])),
         )
         net = _net_effect(active, fluxes, core_metabolites)
         if not net:
@@ -262,6 +264,19 @@ def _module_reaction(
         reason=reason,
         scale_range=(low / reference, high / reference),
     )
+
+
+def reduced_reference(
+    core: CoreDefinition,
+    boundary: Sequence[BoundaryReaction],
+    reference_fluxes: Mapping[str, float] | pd.Series,
+) -> dict[str, float]:
+    """The reference solution as a flux distribution of the reduced model: the core's
+    reactions as in ``reference_fluxes``, each boundary reaction at its reference flux (a
+    steady state of the reduced model by construction)."""
+    fluxes = {r: float(reference_fluxes[r]) for r in core.reactions}
+    fluxes.update({b.id: b.reference_flux for b in boundary})
+    return fluxes
 
 
 def reduce_to_core(

@@ -144,9 +144,9 @@ def _check_ids(model: cobra.Model, core: CoreSettings, biomass: str) -> None:
     for name in core.subsystems:
         if name not in subsystems:
             known = ", ".join(sorted(repr(s) for s in subsystems if s))
+            has = f"it has {known}" if known else "its reactions carry no subsystem annotations"
             raise config_error(
-                "core.subsystems", f"the model has no subsystem {name!r} (it has {known})",
-                CoreError,
+                "core.subsystems", f"the model has no subsystem {name!r} ({has})", CoreError
             )
     exchanges = {r.id for r in model.boundary}
     for key in ("add_reactions", "drop_reactions"):
