@@ -176,8 +176,8 @@ def _kinetic_model_of_the_core(model, core, fluxes, config, environment):
         assert np.all(np.abs(rhs) <= 1e-9 * scale)
     estimate = kinetic_sizes(reduced, boundary, fluxes, KineticsSettings.from_config(config))
     sizes = kinetic.sizes()
-    assert (sizes["states"], sizes["km_parameters"]) == (
-        estimate["states"], estimate["km_parameters"]
+    assert (sizes["reactions"], sizes["states"], sizes["km_parameters"]) == (
+        estimate["reactions"], estimate["states"], estimate["km_parameters"]
     )
     return kinetic
 

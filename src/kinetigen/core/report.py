@@ -31,7 +31,8 @@ def kinetic_sizes(
     settings: KineticsSettings,
 ) -> dict[str, int]:
     """The likely size of the kinetic model of ``reduced`` at the reference fluxes: its
-    active non-exchange reactions, their dynamic states (the kinetic stage's rule) and Km.
+    active reactions that change a state, their dynamic states (the kinetic stage's rule)
+    and Km.
 
     Km are counted as the kinetic stage writes its rate laws, taking every active core
     reaction as reversible (one Km per reactant other than H+, H2O and small molecules) and
@@ -46,10 +47,11 @@ def kinetic_sizes(
     for reaction in reduced.reactions:
         kind = kinds.get(reaction.id)
         flux = flux_of[reaction.id] if kind else fluxes.get(reaction.id, 0.0)
-        if kind == EXCHANGE or abs(flux) <= FLUX_TOLERANCE:
+        changed = {m.id for m in reaction.metabolites if is_state_metabolite(m, settings)}
+        if kind == EXCHANGE or abs(flux) <= FLUX_TOLERANCE or not changed:
             continue
         active += 1
-        states |= {m.id for m in reaction.metabolites if is_state_metabolite(m, settings)}
+        states |= changed
         km += _km_count(reaction, flux, kind, settings)
     return {"reactions": active, "states": len(states), "km_parameters": km}
 
