@@ -286,3 +286,12 @@ def test_the_config_check_reports_a_bad_core(textbook_model, default_config):
     config["core"] = {"subsystems": ["Nope"]}
     with pytest.raises(ConfigError, match=r"config key 'core.subsystems'.*'Nope'"):
         check_core(textbook_model, config)
+
+
+def test_a_steady_state_that_cannot_be_closed(textbook_model):
+    core = select_core(textbook_model, {})
+    fluxes = pfba(textbook_model).fluxes
+    with pytest.raises(CoreError, match=r"does not grow \(Biomass_Ecoli_core = 0\)"):
+        reduce_to_core(textbook_model, core, fluxes * 0.0)
+    with pytest.raises(CoreError, match=r"lacks fluxes of \['PGI'\]"):
+        reduce_to_core(textbook_model, core, fluxes.drop("PGI"))
