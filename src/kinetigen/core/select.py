@@ -10,8 +10,11 @@ to it: the exchanges of core metabolites are kept as they are, and the biomass r
 becomes the lumped biomass of the reduced model (:mod:`kinetigen.core.reduce`).
 
 Pathways (``core.pathways_to``) are found by forward expansion with AND semantics: a reaction
-can run, in a direction its bounds allow, once every reactant it needs is available (a core
-metabolite, a currency metabolite, or a product of a reaction that ran in an earlier round).
+can run, in a direction its bounds allow, once every reactant it needs is available (a
+metabolite of the subsystems' reactions or of the pathways found before, a currency metabolite,
+or a product of a reaction that ran in an earlier round). The added reactions join afterwards
+(they are the start only when no subsystem is configured), so an addition that touches a
+product, e.g. a degradation step, does not cut its pathway short.
 The round in which a metabolite is first made is its depth; the pathway to a product is
 every reaction that makes it at its depth, and recursively the reactions that make their
 reactants at theirs. So PSCVT (skm5p + pep -> 3psme + pi) runs only once skm5p is made, and
@@ -112,11 +115,15 @@ def select_core(
     _check_ids(model, core, biomass)
     excluded = {r.id for r in model.boundary} | {biomass}
     origins = _selected(model, core, excluded)
+    added = {r: "core.add_reactions" for r in core.add_reactions}
+    if not origins:  # no subsystems: the pathways start from the additions
+        origins.update(added)
     currency = set(workflow.physiology.small_molecules) | set(core.currency_metabolites)
     blocked = excluded | set(core.drop_reactions)
     for product in core.pathways_to:
         for reaction_id in pathway_to(model, set(origins), product, currency, blocked):
             origins.setdefault(reaction_id, f"pathway to {product}")
+    origins.update(added)
     if not origins:
         raise config_error("core", "selects no reaction (an empty core)", CoreError)
     for reaction_id in _within(model, set(origins), blocked):
@@ -170,8 +177,8 @@ def _check_ids(model: cobra.Model, core: CoreSettings, biomass: str) -> None:
 
 
 def _selected(model: cobra.Model, core: CoreSettings, excluded: set[str]) -> dict[str, str]:
-    """Reaction id -> origin for the subsystems and additions (everything when neither
-    they nor pathways are configured), less the dropped reactions."""
+    """Reaction id -> origin for the subsystems (everything when neither subsystems,
+    additions nor pathways are configured), less the dropped reactions."""
     dropped = set(core.drop_reactions) | excluded
     if not core.selects:
         return {r.id: "whole model" for r in model.reactions if r.id not in dropped}
@@ -180,8 +187,6 @@ def _selected(model: cobra.Model, core: CoreSettings, excluded: set[str]) -> dic
     for reaction in model.reactions:
         if reaction.subsystem in wanted and reaction.id not in dropped:
             origins[reaction.id] = f"subsystem {reaction.subsystem!r}"
-    for reaction_id in core.add_reactions:
-        origins.setdefault(reaction_id, "core.add_reactions")
     return origins
 
 
