@@ -23,6 +23,7 @@ from kinetigen.core import (
     core_boundary,
     kinetic_sizes,
     pathway_to,
+    reduce_in_environment,
     reduce_to_core,
     reduced_reference,
     select_core,
@@ -117,6 +118,25 @@ def test_reduced_model_grows_as_the_genome_scale_model(ijo_core, ijo_reference):
     assert reduce_to_core(model, loose, fluxes).slim_optimize() == pytest.approx(growth, rel=1e-6)
     # the medium's exchanges stay, with their bounds
     assert reduced.reactions.EX_glc__D_e.bounds == model.reactions.EX_glc__D_e.bounds
+
+
+@pytest.mark.parametrize("environment", ["glucose_anaerobic", "acetate_aerobic"])
+def test_a_reduction_per_environment(ijo_model, ijo_core, ijo_config, environment):
+    spec = ijo_config["environments"][environment]
+    reduction = reduce_in_environment(ijo_model, ijo_core, environment, spec)
+    with ijo_model:
+        apply_environment(ijo_model, environment, spec)
+        growth = ijo_model.slim_optimize()
+    assert reduction.growth == pytest.approx(growth, rel=1e-6)
+    assert reduction.model.slim_optimize() == pytest.approx(growth, rel=1e-6)
+    assert ijo_model.reactions.EX_o2_e.bounds == (-1000.0, 1000.0)  # not changed
+
+
+def test_an_environment_without_a_reference(textbook_model):
+    core = select_core(textbook_model, {})
+    starved = {"reaction_bounds": {"EX_glc__D_e": [0.0, 0.0]}}
+    with pytest.raises(CoreError, match=r"environment 'starved': no genome-scale reference"):
+        reduce_in_environment(textbook_model, core, "starved", starved)
 
 
 def test_the_reference_is_a_steady_state_of_the_reduced_model(ijo_core, ijo_reference):

@@ -5,8 +5,11 @@ core's steady state (:mod:`kinetigen.core.reduce`) and ``core.json`` (:mod:`kine
 
 from kinetigen.core.reduce import (
     BoundaryReaction,
+    CoreReduction,
     core_boundary,
+    reduce_in_environment,
     reduce_to_core,
+    reduced_model,
     reduced_reference,
 )
 from kinetigen.core.report import core_document, kinetic_sizes, write_core_json
@@ -16,11 +19,14 @@ __all__ = [
     "BoundaryReaction",
     "CoreDefinition",
     "CoreError",
+    "CoreReduction",
     "core_boundary",
     "core_document",
     "kinetic_sizes",
     "pathway_to",
+    "reduce_in_environment",
     "reduce_to_core",
+    "reduced_model",
     "reduced_reference",
     "select_core",
     "write_core_json",

@@ -2,7 +2,8 @@
 
 :func:`core_boundary` works out what the rest of the network does to the core in a
 reference steady state (a genome-scale FBA or pFBA solution, ``cobra.flux_analysis.pfba``);
-:func:`reduce_to_core` builds the cobra model of the core with those boundary reactions.
+:func:`reduce_to_core` builds the cobra model of the core with those boundary reactions;
+:func:`reduce_in_environment` does both at an environment's genome-scale pFBA solution.
 
 The rest of the network (the non-core reactions) falls apart, once the core's metabolites are
 cut out, into connected *modules*: two non-core reactions are in one module when they share a
@@ -55,11 +56,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import cobra
 import pandas as pd
+from cobra.exceptions import OptimizationError
+from cobra.flux_analysis import pfba
 
 from kinetigen.core.select import CoreDefinition, CoreError
+from kinetigen.network import apply_environment
 
 # Reference fluxes and net coefficients at or below this (mmol/gDW/h) count as zero.
 FLUX_TOLERANCE = 1e-9
@@ -286,7 +291,14 @@ def reduce_to_core(
     boundary reactions of :func:`core_boundary` (their reasons in ``reaction.notes``), with
     the lumped biomass as objective. ``model`` should carry the bounds of the environment
     the reference solution was computed in; it is not changed."""
-    boundary = core_boundary(model, core, reference_fluxes)
+    return reduced_model(model, core, core_boundary(model, core, reference_fluxes))
+
+
+def reduced_model(
+    model: cobra.Model, core: CoreDefinition, boundary: Sequence[BoundaryReaction]
+) -> cobra.Model:
+    """The cobra model of the core with the given boundary reactions (see
+    :func:`reduce_to_core`)."""
     reduced = cobra.Model(f"{model.id}_core")
     reduced.solver = model.solver.interface
     reduced.compartments = dict(model.compartments)
@@ -312,3 +324,39 @@ def reduce_to_core(
         )
     reduced.objective = core.biomass_reaction
     return reduced
+
+
+@dataclass(frozen=True)
+class CoreReduction:
+    """The core reduced in one environment: the reduced ``model``, its ``boundary``
+    reactions, the genome-scale ``reference_fluxes`` (pFBA) and their ``growth`` (1/h)."""
+
+    environment: str
+    model: cobra.Model
+    boundary: tuple[BoundaryReaction, ...]
+    reference_fluxes: pd.Series
+    growth: float
+
+
+def reduce_in_environment(
+    model: cobra.Model, core: CoreDefinition, name: str, environment: Mapping[str, Any]
+) -> CoreReduction:
+    """Reduce the core at the genome-scale pFBA solution of environment ``name`` (its config
+    entry: reaction bounds, measured fluxes), whose bounds the reduced model keeps. Each
+    environment needs its own reduction: the lumped biomass carries the routes of its
+    reference. ``model`` is not changed."""
+    with model:
+        apply_environment(model, name, environment)
+        try:
+            fluxes = pfba(model).fluxes
+        except OptimizationError as error:
+            raise CoreError(f"environment {name!r}: no genome-scale reference ({error})") from None
+        boundary = tuple(core_boundary(model, core, fluxes))
+        reduced = reduced_model(model, core, boundary)
+    return CoreReduction(
+        environment=name,
+        model=reduced,
+        boundary=boundary,
+        reference_fluxes=fluxes,
+        growth=float(fluxes[core.biomass_reaction]),
+    )
