@@ -315,3 +315,20 @@ def test_a_steady_state_that_cannot_be_closed(textbook_model):
         reduce_to_core(textbook_model, core, fluxes * 0.0)
     with pytest.raises(CoreError, match=r"lacks fluxes of \['PGI'\]"):
         reduce_to_core(textbook_model, core, fluxes.drop("PGI"))
+
+
+def test_two_routes_draining_one_metabolite_get_two_drains(textbook_model):
+    formate_c = textbook_model.metabolites.for_c
+    other = cobra.Metabolite("for2_c", compartment="c")
+    route = cobra.Reaction("FORX", lower_bound=0.0, upper_bound=1000.0)
+    textbook_model.add_reactions([route])
+    route.add_metabolites({formate_c: -1.0, other: 1.0})
+    textbook_model.add_boundary(other, type="demand")
+    textbook_model.reactions.FORti.bounds = (0.0, 5.0)
+    textbook_model.reactions.EX_o2_e.lower_bound = 0.0
+    core = select_core(textbook_model, {"core": {"drop_reactions": ["FORt2", "FORti", "FORX"]}})
+    fluxes = pfba(textbook_model).fluxes
+    drains = sorted(b.id for b in core_boundary(textbook_model, core, fluxes) if b.kind == "drain")
+    assert drains == ["core_drain_for_c", "core_drain_for_c_FORX"]
+    reduced = reduce_to_core(textbook_model, core, fluxes)
+    assert reduced.slim_optimize() == pytest.approx(textbook_model.slim_optimize(), rel=1e-6)

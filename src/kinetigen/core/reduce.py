@@ -53,6 +53,7 @@ an exchange with the medium, changes a state and so is kept.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -198,7 +199,10 @@ def core_boundary(
         else:
             reference = max(abs(value) for value in net.values())
             limits = _flux_range(active, fluxes, reference)
-            found.append(_module_reaction(net, limits, stands_for, core.boundary_slack))
+            item = _module_reaction(net, limits, stands_for, core.boundary_slack)
+            if any(b.id == item.id for b in found):  # two routes draining one metabolite
+                item = dataclasses.replace(item, id=f"{item.id}_{stands_for[0]}")
+            found.append(item)
     if not any(b.kind == BIOMASS for b in found):
         raise CoreError(f"no boundary reaction holds the biomass ({core.biomass_reaction})")
     return found
