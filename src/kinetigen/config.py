@@ -29,6 +29,7 @@ __all__ = [
     "check_against_model",
     "check_analysis",
     "check_measured_km",
+    "check_core",
     "config_error",
     "resolve_validity",
     "run_environments",
@@ -70,6 +71,7 @@ def check_against_model(config: dict) -> None:
         raise config_error("sampling.margin_reactions", f"unknown reactions {unknown}")
     check_families_against_model(model, config)
     check_environment_names(config)
+    check_core(model, config)
     for name, environment in config["environments"].items():
         try:
             check_environment(model, name, environment)
@@ -116,6 +118,8 @@ def check_environment_names(config: Mapping[str, Any]) -> None:
             "training.heldout",
         )
         raise config_error(key, "no environment left to train on")
+
+
 def check_measured_km(model: cobra.Model, config: dict) -> None:
     """Every ``kinetics.measured_km`` entry against the network: a reaction of the model that
     has a rate law (not an exchange), and a metabolite of that reaction that can saturate it
@@ -140,6 +144,20 @@ def check_measured_km(model: cobra.Model, config: dict) -> None:
             )
         if is_water_or_proton(metabolites[item.metabolite]):
             raise config_error(item.key, f"{item.describe()}: H2O and H+ never saturate an enzyme")
+
+
+def check_core(model: cobra.Model, config: dict) -> None:
+    """The ``core`` section against the model (ids, an empty or disconnected core, products
+    no pathway reaches); nothing to check when no core is configured."""
+    from kinetigen.core.select import CoreError, select_core
+    from kinetigen.settings import CoreSettings
+
+    if CoreSettings.from_config(config).whole_model:
+        return
+    try:
+        select_core(model, config)
+    except CoreError as error:  # the message names the key already
+        raise ConfigError(str(error)) from None
 
 
 def check_analysis(model: cobra.Model, config: dict) -> None:

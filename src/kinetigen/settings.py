@@ -335,6 +335,34 @@ class SamplingSettings(SectionSettings):
 
 
 # --------------------------------------------------------------------------------------------
+# the kinetic core
+
+
+@section("core")
+class CoreSettings(SectionSettings):
+    """``core``: the part of the model that becomes kinetic (subsystems, reactions to add or
+    drop, products to reach by pathways), the currency metabolites the pathway search treats
+    as available and the slack of the boundary reactions. Every list empty: no core, the
+    whole model is kinetic (see :mod:`kinetigen.core`)."""
+
+    @property
+    def whole_model(self) -> bool:
+        """No core configured: every reaction of the model is kinetic."""
+        return not (self.selects or self.drop_reactions)
+
+    @property
+    def selects(self) -> bool:
+        """Reactions are chosen (subsystems, additions or pathways); without, the core is the
+        whole model less ``drop_reactions``."""
+        return bool(self.subsystems or self.add_reactions or self.pathways_to)
+
+    def check(self) -> None:
+        both = sorted(set(self.add_reactions) & set(self.drop_reactions))
+        if both:
+            raise self.error("drop_reactions", f"also in core.add_reactions: {both}")
+
+
+# --------------------------------------------------------------------------------------------
 # kinetics
 
 
@@ -625,6 +653,7 @@ SECTIONS: tuple[type[SectionSettings], ...] = (
     ThermoSettings,
     TFASettings,
     SamplingSettings,
+    CoreSettings,
     KineticsSectionSettings,
     ThresholdSettings,
     SplitSettings,

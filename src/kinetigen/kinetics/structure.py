@@ -15,7 +15,8 @@ Conventions (DESIGN.md 2.4):
   every compartment: they never saturate, so as states whose reactions are far from
   equilibrium they would barely influence any rate and leave eigenvalues near zero that no Km
   can move (on e_coli_core nh4_c and o2_c did exactly that);
-- every active non-exchange reaction gets a rate law written in its flux direction:
+- every active reaction that changes a state gets a rate law written in its flux direction
+  (exchanges with the medium change none; a reduced model's drains and supplies do):
   ``v = direction * Vmax * prod_s u_s^n_s * (1 - Gamma) / D`` with ``u = x / Km``;
   reversible laws (reactions with a dG column) use convenience kinetics,
   ``D = prod_s P_s + prod_p P_p - 1`` with ``P = sum_{k=0..n} u^k`` (reversible
@@ -415,7 +416,9 @@ def _active_reactions(
     cobra_model: cobra.Model, samples: pd.DataFrame, settings: KineticsSettings, environment: str
 ) -> tuple[list[RateLaw], list[np.ndarray], list[np.ndarray]]:
     """Rate law, flux column (mmol/gDW/h) and dG column (kJ/mol; NaN without data) of every
-    active non-boundary reaction that changes a state, in model order."""
+    active reaction that changes a state, in model order. Exchanges with the medium change
+    none; a boundary reaction on a state (a reduced model's drain or supply of a core
+    metabolite, :mod:`kinetigen.core.reduce`) is kept, irreversible in its flux direction."""
     boundary_reactions = {reaction.id for reaction in cobra_model.boundary}
     laws: list[RateLaw] = []
     active_fluxes: list[np.ndarray] = []
@@ -423,13 +426,14 @@ def _active_reactions(
     skipped: list[str] = []
     irreversible_no_data: list[str] = []
     for reaction in cobra_model.reactions:
-        if reaction.id in boundary_reactions:
-            continue
+        changes_a_state = any(is_state_metabolite(m, settings) for m in reaction.metabolites)
+        if reaction.id in boundary_reactions and not changes_a_state:
+            continue  # an exchange with the medium
         flux = _column(samples, FLUX_PREFIX + reaction.id)
         direction = _flux_direction(reaction.id, flux, settings, environment)
         if direction == 0:
             continue
-        if not any(is_state_metabolite(m, settings) for m in reaction.metabolites):
+        if not changes_a_state:
             skipped.append(reaction.id)  # changes no state (e.g. water transport)
             continue
         biomass = reaction.id == settings.biomass_reaction
