@@ -44,7 +44,12 @@ KINDS = ("grid", "draw", "knockouts")
 DEFAULT_UPPER = 1000.0
 ENTRY_KEYS = ("reaction_bounds", "concentrations", "measured_fluxes")
 # Config lists in which a family's name stands for its members.
-NAME_LISTS = (("run_environments",), ("training", "environments"), ("training", "heldout"))
+NAME_LISTS = (
+    ("run_environments",),
+    ("training", "environments"),
+    ("training", "heldout"),
+    ("training", "adaptation", "environments"),
+)
 
 
 def short_name(reaction_id: str) -> str:
@@ -226,7 +231,8 @@ def resolve_names(names: Iterable[str], families: Mapping[str, Sequence[str]]) -
 
 def apply_families(config: dict) -> dict:
     """Add every family's members to ``config["environments"]`` and replace family names in
-    the name lists (``run_environments``, ``training.environments``, ``training.heldout``) by
+    the name lists (``run_environments``, ``training.environments``, ``training.heldout``,
+    ``training.adaptation.environments``) by
     their members, in place. Idempotent; a config without families is left unchanged."""
     families = config.get(KEY) or {}
     if not families:
