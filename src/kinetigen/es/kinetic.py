@@ -226,8 +226,11 @@ def run_key(
     seed: int,
     mode: str,
     positions: Mapping[str, Sequence[int]],
+    monitor_models: int | None = None,
 ) -> dict[str, Any]:
-    """What a checkpoint must match to be resumed (hashed by :func:`config_hash`)."""
+    """What a checkpoint must match to be resumed (hashed by :func:`config_hash`).
+    ``monitor_models``: a training run's monitor (the from-scratch run of an adapted
+    environment), so that a finished run without one is not resumed as if it had it."""
     method_settings = config.training.method(method)
     options = {k: v for k, v in method_settings.as_dict().items() if k != "models_per_member"}
     key = {
@@ -241,6 +244,8 @@ def run_key(
     }
     if config.training.environments_per_generation is not None:  # default: the key as before
         key["environments_per_generation"] = config.training.environments_per_generation
+    if monitor_models is not None:  # default: the key as before
+        key["monitor_models"] = monitor_models
     return key
 
 
@@ -314,7 +319,10 @@ def train_generator(
         max_model_evaluations=max_model_evaluations or training.max_model_evaluations,
         checkpoint_path=checkpoint_path,
         checkpoint_every=training.checkpoint_every,
-        config_hash_value=config_hash(run_key(config, method, seed, mode, positions)),
+        # Benchmark runs always have a monitor: their key stays as it was.
+        config_hash_value=config_hash(
+            run_key(config, method, seed, mode, positions, None if benchmark else monitor_models)
+        ),
         monitor_models=monitor_models,
         monitor_seed=derive_seed(seed, "monitor"),
         monitor_problem=monitor_problem,
