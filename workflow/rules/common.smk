@@ -123,8 +123,8 @@ TRAINING_RUNS = expand(
     seed=config["training"]["seeds"],
 )
 
-# Adaptation (rule adapt): held-out environments a trained generator is fine-tuned to, per
-# seed; none by default, so the default run plans the jobs it did before.
+# Adaptation (the adapt rule): held-out environments a trained generator is fine-tuned to,
+# per seed; none by default, so the default run plans the jobs it did before.
 ADAPTATION = config["training"]["adaptation"]
 ADAPTATION_ENVIRONMENTS = [e for e in ADAPTATION["environments"] if e in ENVIRONMENTS]
 ADAPTATION_SEEDS = ADAPTATION["seeds"] or config["training"]["seeds"]

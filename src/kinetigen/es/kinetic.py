@@ -29,6 +29,7 @@ from kinetigen.generator import (
     Generator,
     flatten_parameters,
     load_generator,
+    save_generator,
 )
 from kinetigen.io import read_csv, read_parquet
 from kinetigen.kinetics import (
@@ -39,6 +40,7 @@ from kinetigen.kinetics import (
     build_kinetic_model,
 )
 from kinetigen.kinetics.settings import KineticsSettings, as_settings
+from kinetigen.network import load_network
 from kinetigen.seeds import derive_seed
 from kinetigen.settings import TrainingSettings, WorkflowSettings
 
@@ -78,6 +80,20 @@ class TrainingInputs:
             {env: read_parquet(path) for env, path in zip(environments, samples, strict=True)},
             read_csv(parameters),
             {env: read_csv(path) for env, path in zip(environments, attainability, strict=True)},
+        )
+
+    @classmethod
+    def from_rule(cls, job: Any) -> TrainingInputs:
+        """From a Snakemake job (a script's ``snakemake`` object): the network of params
+        ``model`` and ``solver``, params ``environments`` and the inputs ``samples``,
+        ``parameters`` and ``attainability`` (the workflow's ``TRAINING_INPUT``)."""
+        params, paths = job.params, job.input
+        return cls.read(
+            load_network(params.model, solver=params.solver),
+            params.environments,
+            paths.samples,
+            paths.parameters,
+            paths.attainability,
         )
 
 
@@ -146,6 +162,10 @@ class TrainedGenerator:
     train_environments: list[str]
     environments: list[Environment]
     metadata: dict[str, Any]
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the trained generator (final weights, encoder, metadata) as generator.pt."""
+        save_generator(path, self.generator, self.result.weights, self.encoder, self.metadata)
 
 
 def training_positions(
