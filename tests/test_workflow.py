@@ -124,6 +124,14 @@ def test_adaptation_config_plans_the_adapt_jobs(workdir):
 def test_bad_family_stops_before_any_job(workdir):
     config = yaml.safe_load((workdir / "config.yaml").read_text())
     config["environment_families"] = {"f": {"base": "glucose_aerobik", "grid": {"EX_o2_e": [1]}}}
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(workdir, "-n")
+    assert result.returncode != 0
+    out = result.stdout + result.stderr
+    assert "config key 'environment_families.f.base': unknown environment 'glucose_aerobik'" in out
+    assert not (workdir / "results").exists()
+
+
 def test_bad_measured_km_stops_before_any_job(workdir):
     config = yaml.safe_load((workdir / "config.yaml").read_text())
     config["kinetics"]["measured_km"] = [
@@ -133,7 +141,6 @@ def test_bad_measured_km_stops_before_any_job(workdir):
     result = snakemake(workdir, "-n")
     assert result.returncode != 0
     out = result.stdout + result.stderr
-    assert "config key 'environment_families.f.base': unknown environment 'glucose_aerobik'" in out
     assert "config key 'kinetics.measured_km[0]': metabolite 'pep_c' is not a substrate" in out
     assert not (workdir / "results").exists()
 
