@@ -53,13 +53,23 @@ def test_dry_run_with_each_profile(workdir, profile):
         assert any(line.split() == [rule, str(count)] for line in out.splitlines()), out[-3000:]
 
 
-def test_bad_environment_stops_before_any_job(workdir):
+def _refused(workdir: Path, edit) -> str:
+    """The output of a dry run of config.yaml after ``edit(config)``, which must fail before
+    any job (no results folder)."""
     config = yaml.safe_load((workdir / "config.yaml").read_text())
-    config["environments"]["glucose_aerobic"]["reaction_bounds"]["EX_typo_e"] = [-1, 0]
+    edit(config)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(workdir, "-n")
     assert result.returncode != 0
-    out = result.stdout + result.stderr
+    assert not (workdir / "results").exists()
+    return result.stdout + result.stderr
+
+
+def test_bad_environment_stops_before_any_job(workdir):
+    bounds = {"EX_typo_e": [-1, 0]}
+    out = _refused(
+        workdir, lambda c: c["environments"]["glucose_aerobic"]["reaction_bounds"].update(bounds)
+    )
     assert "unknown reaction id 'EX_typo_e'" in out and "glucose_aerobic" in out
 
 
@@ -112,37 +122,21 @@ def test_adaptation_config_plans_the_adapt_jobs(workdir):
     both = ["--configfile", "config/seeds.yaml", "adapt.yaml"]
     plan = _planned(snakemake(workdir, "-n", "--quiet", "rules", *both))
     assert plan["adapt"] == plan["adaptation_summary"] == plan["train_per_environment"] == 5
-    config = yaml.safe_load((workdir / "config.yaml").read_text())
-    config["training"]["adaptation"] = {"environments": ["acetate_aerobic"]}  # trained on
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    result = snakemake(workdir, "-n")
-    assert result.returncode != 0
-    message = "config key 'training.adaptation.environments': ['acetate_aerobic'] are not held"
-    assert message in result.stdout + result.stderr
+    trained_on = {"environments": ["acetate_aerobic"]}
+    out = _refused(workdir, lambda c: c["training"].update(adaptation=trained_on))
+    assert "config key 'training.adaptation.environments': ['acetate_aerobic'] are not held" in out
 
 
 def test_bad_family_stops_before_any_job(workdir):
-    config = yaml.safe_load((workdir / "config.yaml").read_text())
-    config["environment_families"] = {"f": {"base": "glucose_aerobik", "grid": {"EX_o2_e": [1]}}}
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    result = snakemake(workdir, "-n")
-    assert result.returncode != 0
-    out = result.stdout + result.stderr
+    family = {"f": {"base": "glucose_aerobik", "grid": {"EX_o2_e": [1]}}}
+    out = _refused(workdir, lambda c: c.update(environment_families=family))
     assert "config key 'environment_families.f.base': unknown environment 'glucose_aerobik'" in out
-    assert not (workdir / "results").exists()
 
 
 def test_bad_measured_km_stops_before_any_job(workdir):
-    config = yaml.safe_load((workdir / "config.yaml").read_text())
-    config["kinetics"]["measured_km"] = [
-        {"reaction": "PGI", "metabolite": "pep_c", "value_M": 1e-3, "source": "typo"}
-    ]
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    result = snakemake(workdir, "-n")
-    assert result.returncode != 0
-    out = result.stdout + result.stderr
+    entry = {"reaction": "PGI", "metabolite": "pep_c", "value_M": 1e-3, "source": "typo"}
+    out = _refused(workdir, lambda c: c["kinetics"].update(measured_km=[entry]))
     assert "config key 'kinetics.measured_km[0]': metabolite 'pep_c' is not a substrate" in out
-    assert not (workdir / "results").exists()
 
 
 @pytest.fixture(scope="module")
