@@ -5,7 +5,6 @@ import torch
 from kinetigen.es.kinetic import TrainingInputs, evaluate_saved
 from kinetigen.io import write_csv
 from kinetigen.logs import setup_logging
-from kinetigen.network import load_network
 from kinetigen.seeds import derive_seed
 from kinetigen.settings import WorkflowSettings
 
@@ -13,10 +12,8 @@ smk = snakemake  # noqa: F821 (injected by Snakemake)
 log = setup_logging(smk.log[0])
 torch.set_num_threads(1)  # tiny tensors; the Jacobians' eigenvalues use smk.threads
 params = smk.params
-network = load_network(params.model, solver=params.solver)
-tables = smk.input.samples, smk.input.parameters, smk.input.attainability
 incidence = evaluate_saved(
-    TrainingInputs.read(network, params.environments, *tables),
+    TrainingInputs.from_rule(smk),
     WorkflowSettings.from_config(params.config),
     smk.input.generator,
     heldout_names=params.heldout,

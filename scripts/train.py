@@ -5,11 +5,9 @@ from pathlib import Path
 import torch
 
 from kinetigen.es.kinetic import TrainingInputs, train_generator
-from kinetigen.generator import save_generator
 from kinetigen.io import write_csv
 from kinetigen.logs import setup_logging
 from kinetigen.methods import DEFAULT_METHOD
-from kinetigen.network import load_network
 from kinetigen.settings import WorkflowSettings
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
@@ -17,10 +15,8 @@ setup_logging(smk.log[0])
 torch.set_num_threads(1)  # tiny tensors; the Jacobians' eigenvalues use smk.threads
 params = smk.params
 Path(params.checkpoint).parent.mkdir(parents=True, exist_ok=True)
-network = load_network(params.model, solver=params.solver)
-tables = smk.input.samples, smk.input.parameters, smk.input.attainability
 trained = train_generator(
-    TrainingInputs.read(network, params.environments, *tables),
+    TrainingInputs.from_rule(smk),
     WorkflowSettings.from_config(params.config),
     method=smk.wildcards.get("method", DEFAULT_METHOD),
     seed=int(smk.wildcards.seed),
@@ -33,10 +29,4 @@ trained = train_generator(
 )
 write_csv(trained.result.history, smk.output.history)
 if "generator" in smk.output.keys():  # benchmark runs keep only their history
-    save_generator(
-        smk.output.generator,
-        trained.generator,
-        trained.result.weights,
-        trained.encoder,
-        trained.metadata,
-    )
+    trained.save(smk.output.generator)

@@ -110,6 +110,17 @@ def test_apply_families_replaces_family_names_and_is_idempotent(default_config):
     assert training_environments(config) == [m for m in members if m != "glc_o2__glc4_o2x5"]
 
 
+def test_family_name_in_adaptation_environments_stands_for_its_members(default_config):
+    config = default_config
+    config["environment_families"] = {"glc_o2": copy.deepcopy(GLC_O2)}
+    config["training"].update(heldout=["glc_o2"], adaptation={"environments": ["glc_o2"]})
+    validate_config(config)
+    members = [name for name in config["environments"] if name.startswith("glc_o2__")]
+    training = config["training"]
+    assert training["adaptation"]["environments"] == members == training["heldout"]
+    assert training["adaptation"]["target_incidence"] == 0.9  # schema default
+
+
 def test_default_config_has_no_family(default_config):
     config = copy.deepcopy(default_config)
     validate_config(config)

@@ -436,6 +436,8 @@ def test_run_key_holds_the_subset_size_only_when_set():
     assert environment_subsets(default.training, 0) is None
     six = WorkflowSettings.from_config({"training": {"environments_per_generation": 6}})
     assert run_key(six, "trnes", 0, "conditional", {})["environments_per_generation"] == 6
+    assert "monitor_models" not in run_key(default, "trnes", 0, "per-environment", {})
+    assert run_key(default, "trnes", 0, "per-environment", {}, 200)["monitor_models"] == 200
     subsets = environment_subsets(six.training, 0)
     assert subsets.size == 6 and subsets == environment_subsets(six.training, 0)
     assert subsets != environment_subsets(six.training, 1)

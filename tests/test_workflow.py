@@ -53,13 +53,23 @@ def test_dry_run_with_each_profile(workdir, profile):
         assert any(line.split() == [rule, str(count)] for line in out.splitlines()), out[-3000:]
 
 
-def test_bad_environment_stops_before_any_job(workdir):
+def _refused(workdir: Path, edit) -> str:
+    """The output of a dry run of config.yaml after ``edit(config)``, which must fail before
+    any job (no results folder)."""
     config = yaml.safe_load((workdir / "config.yaml").read_text())
-    config["environments"]["glucose_aerobic"]["reaction_bounds"]["EX_typo_e"] = [-1, 0]
+    edit(config)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(workdir, "-n")
     assert result.returncode != 0
-    out = result.stdout + result.stderr
+    assert not (workdir / "results").exists()
+    return result.stdout + result.stderr
+
+
+def test_bad_environment_stops_before_any_job(workdir):
+    bounds = {"EX_typo_e": [-1, 0]}
+    out = _refused(
+        workdir, lambda c: c["environments"]["glucose_aerobic"]["reaction_bounds"].update(bounds)
+    )
     assert "unknown reaction id 'EX_typo_e'" in out and "glucose_aerobic" in out
 
 
@@ -98,27 +108,35 @@ def test_families_overlay_plans_every_member(workdir):
     assert plan["evaluate_generator"] == 4 and plan["total"] == 230
 
 
+ADAPTATION_OVERLAY = {"training": {"adaptation": {"environments": ["pyruvate_aerobic"]}}}
+
+
+def test_adaptation_config_plans_the_adapt_jobs(workdir):
+    """Adapting to the held-out environment adds one adapt and one summary job per seed (the
+    from-scratch run it compares with is in the default plan already)."""
+    (workdir / "adapt.yaml").write_text(yaml.safe_dump(ADAPTATION_OVERLAY))
+    plan = _planned(snakemake(workdir, "-n", "--quiet", "rules", "--configfile", "adapt.yaml"))
+    expected = dict(DEFAULT_PLAN, adapt=1, adaptation_summary=1, total=DEFAULT_PLAN["total"] + 2)
+    assert plan == expected
+    shutil.copytree(REPO / "config", workdir / "config")
+    both = ["--configfile", "config/seeds.yaml", "adapt.yaml"]
+    plan = _planned(snakemake(workdir, "-n", "--quiet", "rules", *both))
+    assert plan["adapt"] == plan["adaptation_summary"] == plan["train_per_environment"] == 5
+    trained_on = {"environments": ["acetate_aerobic"]}
+    out = _refused(workdir, lambda c: c["training"].update(adaptation=trained_on))
+    assert "config key 'training.adaptation.environments': ['acetate_aerobic'] are not held" in out
+
+
 def test_bad_family_stops_before_any_job(workdir):
-    config = yaml.safe_load((workdir / "config.yaml").read_text())
-    config["environment_families"] = {"f": {"base": "glucose_aerobik", "grid": {"EX_o2_e": [1]}}}
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    result = snakemake(workdir, "-n")
-    assert result.returncode != 0
-    out = result.stdout + result.stderr
+    family = {"f": {"base": "glucose_aerobik", "grid": {"EX_o2_e": [1]}}}
+    out = _refused(workdir, lambda c: c.update(environment_families=family))
     assert "config key 'environment_families.f.base': unknown environment 'glucose_aerobik'" in out
 
 
 def test_bad_measured_km_stops_before_any_job(workdir):
-    config = yaml.safe_load((workdir / "config.yaml").read_text())
-    config["kinetics"]["measured_km"] = [
-        {"reaction": "PGI", "metabolite": "pep_c", "value_M": 1e-3, "source": "typo"}
-    ]
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    result = snakemake(workdir, "-n")
-    assert result.returncode != 0
-    out = result.stdout + result.stderr
+    entry = {"reaction": "PGI", "metabolite": "pep_c", "value_M": 1e-3, "source": "typo"}
+    out = _refused(workdir, lambda c: c["kinetics"].update(measured_km=[entry]))
     assert "config key 'kinetics.measured_km[0]': metabolite 'pep_c' is not a substrate" in out
-    assert not (workdir / "results").exists()
 
 
 @pytest.fixture(scope="module")
@@ -359,3 +377,100 @@ def test_tiny_run_with_measured_km_honours_them(tiny_run, tmp_path):
     names = [column.removeprefix("ln_km:") for column in ln_km.columns]
     assert sum(f"km_{e['reaction']}_{e['metabolite']}" in names for e in measured) >= 4
     _honours(names, ln_km.to_numpy(), measured)
+
+
+def test_tiny_run_adapts_from_the_trained_generator_and_resumes(tiny_run, tmp_path, monkeypatch):
+    """Adaptation of the tiny run's generator to its held-out environment: zero generations
+    give back the trained weights (generation 0 only); a run killed after a checkpoint and
+    rerun ends bit for bit where an uninterrupted one does."""
+    import pandas as pd
+    import torch
+
+    from kinetigen.config import validate_config
+    from kinetigen.es import generations
+    from kinetigen.es.adaptation import adapt_generator
+    from kinetigen.es.kinetic import TrainingInputs
+    from kinetigen.generator import flatten_parameters, load_generator
+    from kinetigen.network import load_network
+
+    results = tiny_run / "results"
+    names = ["glucose_aerobic", "acetate_aerobic"]
+    inputs = TrainingInputs.read(
+        load_network("textbook"),
+        names,
+        [results / "envs" / env / "steady_states.parquet" for env in names],
+        results / "kinetic" / "parameters.csv",
+        [results / "envs" / env / "attainability.csv" for env in names],
+    )
+    config = yaml.safe_load((REPO / "tests" / "data" / "tiny_config.yaml").read_text())
+    config["training"]["checkpoint_every"] = 2
+    config["training"]["adaptation"] = {"max_generations": 0, "monitor_models": 10}
+    start = results / "training" / "trnes" / "seed0" / "generator.pt"
+
+    def adapt(generations_: int, checkpoint=None):
+        config["training"]["adaptation"]["max_generations"] = generations_
+        settings = validate_config(yaml.safe_load(yaml.safe_dump(config)))
+        return adapt_generator(inputs, settings, start, "acetate_aerobic", 3, checkpoint)
+
+    still = adapt(0)
+    assert torch.equal(still.result.weights, flatten_parameters(load_generator(start)[0]))
+    assert still.result.history["generation"].tolist() == [0]
+    assert still.metadata["adapted_from"]["train_environments"] == ["glucose_aerobic"]
+    straight = adapt(5).result
+
+    checkpoint = tmp_path / "checkpoint.pt"
+    logged = generations.GenerationLogger.on_generation
+
+    def killed_at_3(self, state, info, row):
+        if state.optimizer.generation == 3:
+            raise RuntimeError("killed")  # after the checkpoint at generation 2
+        logged(self, state, info, row)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(generations.GenerationLogger, "on_generation", killed_at_3)
+        with pytest.raises(RuntimeError, match="killed"):
+            adapt(5, checkpoint)
+    torch.manual_seed(5)
+    resumed = adapt(5, checkpoint).result
+    assert resumed.resumed_from == 2
+    assert torch.equal(resumed.weights, straight.weights)  # bit for bit
+    compare = [name for name in straight.history.columns if name != "wall_seconds"]
+    pd.testing.assert_frame_equal(resumed.history[compare], straight.history[compare])
+
+
+def test_tiny_run_plans_and_writes_the_adaptation(tiny_run, tmp_path):
+    """With adaptation configured the workflow adds only the adaptation jobs (and the
+    from-scratch run's monitor) and writes the side-by-side summary, log and benchmark."""
+    import json
+
+    import pandas as pd
+    import torch
+
+    from kinetigen.generator import flatten_parameters, load_generator
+
+    workdir = tmp_path / "adapted"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    config = yaml.safe_load((REPO / "tests" / "data" / "tiny_config.yaml").read_text())
+    config["training"]["adaptation"] = {
+        "environments": ["acetate_aerobic"], "max_generations": 2, "monitor_models": 10,
+    }  # fmt: skip
+    planned = _would_run(workdir, config)
+    # The from-scratch run gains the monitor columns (so its evaluation and the figures rerun),
+    # and trains the same generator.
+    reruns = ["train_per_environment", "evaluate_generator", "figures", "all"]
+    assert planned == dict.fromkeys([*reruns, "adapt", "adaptation_summary"], 1)
+    scratch = workdir / "results" / "training" / "per-environment" / "acetate_aerobic" / "seed0"
+    before = flatten_parameters(load_generator(scratch / "generator.pt")[0])
+    result = snakemake(workdir, "--cores", "2", timeout=900)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    assert torch.equal(flatten_parameters(load_generator(scratch / "generator.pt")[0]), before)
+    assert "monitor_incidence:acetate_aerobic" in pd.read_csv(scratch / "history.csv").columns
+    folder = workdir / "results" / "adaptation" / "acetate_aerobic" / "seed0"
+    summary = json.loads((folder / "summary.json").read_text())
+    history = pd.read_csv(folder / "history.csv")
+    assert history["generation"].tolist() == [0, 1, 2]
+    assert summary["zero_shot_incidence"] == history["monitor_incidence:acetate_aerobic"].iloc[0]
+    assert summary["from_scratch"]["measure"] == "unseen steady states"
+    assert {"evaluations_to_target", "evaluations_ratio", "final_incidence"} <= set(summary)
+    assert (workdir / "results" / "logs" / "adapt" / "acetate_aerobic_seed0.log").exists()
+    assert (workdir / "results" / "benchmarks" / "adapt" / "acetate_aerobic_seed0.tsv").exists()

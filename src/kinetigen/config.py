@@ -97,6 +97,11 @@ def training_environments(config: Mapping[str, Any]) -> list[str]:
     return [name for name in chosen if name in run and name not in training["heldout"]]
 
 
+def adaptation_environments(config: Mapping[str, Any]) -> list[str]:
+    """The environments of ``training.adaptation.environments`` (none if the key is absent)."""
+    return list(config["training"].get("adaptation", {}).get("environments", []))
+
+
 def check_environment_names(config: Mapping[str, Any]) -> None:
     """Every environment that a name list holds is configured, and one is left to train on
     (family names are already replaced by their members, :func:`apply_families`)."""
@@ -104,6 +109,7 @@ def check_environment_names(config: Mapping[str, Any]) -> None:
     lists = {
         "training.heldout": config["training"]["heldout"],
         "training.environments": config["training"].get("environments", []),
+        "training.adaptation.environments": adaptation_environments(config),
         "run_environments": config["run_environments"],
     }
     for key, names in lists.items():
@@ -112,6 +118,14 @@ def check_environment_names(config: Mapping[str, Any]) -> None:
             raise config_error(
                 key, f"unknown environments {unknown}; configured: {sorted(configured)}"
             )
+    not_heldout = sorted(
+        set(lists["training.adaptation.environments"]) - set(lists["training.heldout"])
+    )
+    if not_heldout:
+        raise config_error(
+            "training.adaptation.environments",
+            f"{not_heldout} are not held out (training.heldout): adaptation is to new environments",
+        )
     if not training_environments(config):
         key = next(
             (k for k in ("training.environments", "run_environments") if lists[k]),

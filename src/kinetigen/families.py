@@ -19,7 +19,8 @@ reaction, its short name (``EX_glc__D_e`` -> ``glc``) and its uptake rate (``.``
 ``p``; an ``x`` between a short name that ends in a digit and the number), so
 ``glc_o2__glc7p5_o2x10`` is glucose uptake 7.5 and oxygen uptake 10; a knockout gives
 ``<family>__ko_PGI``. Everything downstream sees members as environments; a family's name in
-``run_environments``, ``training.environments`` or ``training.heldout`` stands for its members.
+``run_environments``, ``training.environments``, ``training.heldout`` or
+``training.adaptation.environments`` stands for its members.
 
 :func:`expand_families` is pure (no model, no config mutation); :func:`apply_families` writes
 its result into a config (as :func:`kinetigen.config.validate_config` does, before any rule)
@@ -44,7 +45,12 @@ KINDS = ("grid", "draw", "knockouts")
 DEFAULT_UPPER = 1000.0
 ENTRY_KEYS = ("reaction_bounds", "concentrations", "measured_fluxes")
 # Config lists in which a family's name stands for its members.
-NAME_LISTS = (("run_environments",), ("training", "environments"), ("training", "heldout"))
+NAME_LISTS = (
+    ("run_environments",),
+    ("training", "environments"),
+    ("training", "heldout"),
+    ("training", "adaptation", "environments"),
+)
 
 
 def short_name(reaction_id: str) -> str:
@@ -226,7 +232,8 @@ def resolve_names(names: Iterable[str], families: Mapping[str, Sequence[str]]) -
 
 def apply_families(config: dict) -> dict:
     """Add every family's members to ``config["environments"]`` and replace family names in
-    the name lists (``run_environments``, ``training.environments``, ``training.heldout``) by
+    the name lists (``run_environments``, ``training.environments``, ``training.heldout``,
+    ``training.adaptation.environments``) by
     their members, in place. Idempotent; a config without families is left unchanged."""
     families = config.get(KEY) or {}
     if not families:

@@ -536,6 +536,12 @@ class BenchmarkSettings(SectionSettings):
     """``training.benchmark``: the stability benchmark (methods, seeds, budget, monitor)."""
 
 
+@section("training.adaptation")
+class AdaptationSettings(SectionSettings):
+    """``training.adaptation``: which held-out environments a trained generator is fine-tuned
+    to (rule adapt), from which run, with what search width, budget, monitor and target."""
+
+
 MethodSettings = TRNESSettings | RenaissanceSettings | RenaissanceOursSettings | SepCMASettings
 
 
@@ -667,6 +673,7 @@ SECTIONS: tuple[type[SectionSettings], ...] = (
     RenaissanceOursSettings,
     SepCMASettings,
     BenchmarkSettings,
+    AdaptationSettings,
     ValidationSettings,
     BioreactorSettings,
     AnalysisSettings,

@@ -98,7 +98,7 @@ def training_config():
     """What training reads: the kinetic model settings, the generator and training options
     (without the keys that only choose which runs the default target asks for)."""
     not_read = {"methods", "seeds", "benchmark", "final_models", "per_environment", "threads"}
-    not_read.add("environments")  # in the rules' train_environments
+    not_read |= {"environments", "adaptation"}  # train_environments; adaptation_config()
     return dict(
         kinetics_config(),
         generator=config["generator"],
@@ -122,6 +122,47 @@ TRAINING_RUNS = expand(
     env=HELDOUT if config["training"]["per_environment"] else [],
     seed=config["training"]["seeds"],
 )
+
+# Adaptation (the adapt rule): held-out environments a trained generator is fine-tuned to,
+# per seed; none by default, so the default run plans the jobs it did before.
+ADAPTATION = config["training"]["adaptation"]
+ADAPTATION_ENVIRONMENTS = [e for e in ADAPTATION["environments"] if e in ENVIRONMENTS]
+ADAPTATION_SEEDS = ADAPTATION["seeds"] or config["training"]["seeds"]
+ADAPTATION_SUMMARIES = expand(
+    "results/adaptation/{env}/seed{seed}/summary.json",
+    env=ADAPTATION_ENVIRONMENTS,
+    seed=ADAPTATION_SEEDS,
+)
+# The from-scratch runs of adapted environments get adaptation's monitor (unseen steady
+# states), so both sides are read alike; without adaptation their params stay as they were.
+SCRATCH_MONITOR = (
+    dict(
+        monitor_models=lambda wc: (
+            ADAPTATION["monitor_models"] if wc.env in ADAPTATION_ENVIRONMENTS else None
+        )
+    )
+    if ADAPTATION_ENVIRONMENTS
+    else {}
+)
+
+
+def adaptation_config():
+    """What adaptation reads: training's config with the adaptation settings that shape a
+    run (not which environments and seeds, nor the target, which only the summary reads)."""
+    adaptation = {
+        key: value
+        for key, value in ADAPTATION.items()
+        if key not in {"environments", "seeds", "target_incidence", "from_method", "from_seed"}
+    }
+    base = training_config()
+    return dict(base, training=dict(base["training"], adaptation=adaptation))
+
+
+def adaptation_start(wildcards):
+    """The trained generator an adaptation run starts from."""
+    seed = wildcards.seed if ADAPTATION["from_seed"] is None else ADAPTATION["from_seed"]
+    return f"results/training/{ADAPTATION['from_method']}/seed{seed}/generator.pt"
+
 
 BENCHMARK = config["training"]["benchmark"]
 BENCHMARK_SEEDS = range(BENCHMARK["first_seed"], BENCHMARK["first_seed"] + BENCHMARK["seeds"])

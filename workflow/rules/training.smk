@@ -48,6 +48,7 @@ rule train_per_environment:
         mode="per-environment",
         config=training_config(),
         checkpoint="results/training/per-environment/{env}/seed{seed}/checkpoint.pt",
+        **SCRATCH_MONITOR,
     log:
         "results/logs/train_per_environment/{env}_seed{seed}.log",
     benchmark:
@@ -60,6 +61,59 @@ rule train_per_environment:
         "../../envs/kinetigen.yaml"
     script:
         "../../scripts/train.py"
+
+
+rule adapt:
+    """A trained generator fine-tuned to a held-out environment (training.adaptation) with
+    the optimiser it was trained with; history generation 0 is its zero-shot start.
+    Checkpoints beside its outputs; a rerun after a kill resumes from the checkpoint."""
+    input:
+        model_files(),
+        **TRAINING_INPUT,
+        generator=adaptation_start,
+    output:
+        generator="results/adaptation/{env}/seed{seed}/generator.pt",
+        history="results/adaptation/{env}/seed{seed}/history.csv",
+    params:
+        **NETWORK_PARAMS,
+        environments=ENVIRONMENTS,
+        config=adaptation_config(),
+        checkpoint="results/adaptation/{env}/seed{seed}/checkpoint.pt",
+    log:
+        "results/logs/adapt/{env}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/adapt/{env}_seed{seed}.tsv"
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=8000,
+        runtime=240,
+    conda:
+        "../../envs/kinetigen.yaml"
+    script:
+        "../../scripts/adapt.py"
+
+
+rule adaptation_summary:
+    """Evaluations to the target incidence (unseen steady states): adapted beside the
+    per-environment generator trained on that environment from scratch."""
+    input:
+        history="results/adaptation/{env}/seed{seed}/history.csv",
+        scratch="results/training/per-environment/{env}/seed{seed}/history.csv",
+    output:
+        summary="results/adaptation/{env}/seed{seed}/summary.json",
+    params:
+        target=ADAPTATION["target_incidence"],
+        run=lambda wc: dict(
+            seed=int(wc.seed),
+            from_method=ADAPTATION["from_method"],
+            from_seed=int(wc.seed if ADAPTATION["from_seed"] is None else ADAPTATION["from_seed"]),
+        ),
+    log:
+        "results/logs/adaptation_summary/{env}_seed{seed}.log",
+    conda:
+        "../../envs/kinetigen.yaml"
+    script:
+        "../../scripts/adaptation_summary.py"
 
 
 rule evaluate_generator:

@@ -220,17 +220,35 @@ class Monitor(GenerationHook):
     environments (names and order) on other steady states, e.g. the unseen evaluation ones.
     """
 
-    def __init__(self, scorer: GeneratorProblem, n_models: int, seed: int) -> None:
+    def __init__(
+        self, scorer: GeneratorProblem, n_models: int, seed: int, score_start: bool = False
+    ) -> None:
         self.scorer = scorer
         self.n_models = n_models
         self.seed = int(seed)
+        self.score_start = score_start
         self.batch: Batch | None = None
 
     def on_start(self, state: GenerationState) -> None:
+        """Draws the fixed batch; with ``score_start`` a fresh run's history begins with a
+        generation-0 row: the starting centre's monitor incidence at 0 model evaluations (a
+        resumed run takes the row from its checkpoint's history)."""
         check_same_environments(self.scorer, state.problem)
         self.batch = self.scorer.sample_batch(
             torch.Generator().manual_seed(self.seed), self.n_models
         )
+        if self.score_start and state.optimizer.generation == 0 and not state.history:
+            row: dict[str, Any] = {"generation": 0, "model_evaluations": 0, "wall_seconds": 0.0}
+            self.on_generation(state, {}, row)
+            state.history.append(row)
+            logger.info(
+                "%s gen 0: monitor incidence %s (the starting centre)",
+                state.optimizer.name,
+                " ".join(
+                    f"{row[f'monitor_incidence:{name}']:.3f}"
+                    for name in state.problem.environment_names
+                ),
+            )
 
     def on_generation(
         self, state: GenerationState, info: dict[str, Any], row: dict[str, Any]

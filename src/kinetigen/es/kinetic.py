@@ -29,6 +29,7 @@ from kinetigen.generator import (
     Generator,
     flatten_parameters,
     load_generator,
+    save_generator,
 )
 from kinetigen.io import read_csv, read_parquet
 from kinetigen.kinetics import (
@@ -39,6 +40,7 @@ from kinetigen.kinetics import (
     build_kinetic_model,
 )
 from kinetigen.kinetics.settings import KineticsSettings, as_settings
+from kinetigen.network import load_network
 from kinetigen.seeds import derive_seed
 from kinetigen.settings import TrainingSettings, WorkflowSettings
 
@@ -78,6 +80,20 @@ class TrainingInputs:
             {env: read_parquet(path) for env, path in zip(environments, samples, strict=True)},
             read_csv(parameters),
             {env: read_csv(path) for env, path in zip(environments, attainability, strict=True)},
+        )
+
+    @classmethod
+    def from_rule(cls, job: Any) -> TrainingInputs:
+        """From a Snakemake job (a script's ``snakemake`` object): the network of params
+        ``model`` and ``solver``, params ``environments`` and the inputs ``samples``,
+        ``parameters`` and ``attainability`` (the workflow's ``TRAINING_INPUT``)."""
+        params, paths = job.params, job.input
+        return cls.read(
+            load_network(params.model, solver=params.solver),
+            params.environments,
+            paths.samples,
+            paths.parameters,
+            paths.attainability,
         )
 
 
@@ -146,6 +162,10 @@ class TrainedGenerator:
     train_environments: list[str]
     environments: list[Environment]
     metadata: dict[str, Any]
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the trained generator (final weights, encoder, metadata) as generator.pt."""
+        save_generator(path, self.generator, self.result.weights, self.encoder, self.metadata)
 
 
 def training_positions(
@@ -226,8 +246,11 @@ def run_key(
     seed: int,
     mode: str,
     positions: Mapping[str, Sequence[int]],
+    monitor_models: int | None = None,
 ) -> dict[str, Any]:
-    """What a checkpoint must match to be resumed (hashed by :func:`config_hash`)."""
+    """What a checkpoint must match to be resumed (hashed by :func:`config_hash`).
+    ``monitor_models``: a training run's monitor (the from-scratch run of an adapted
+    environment), so that a finished run without one is not resumed as if it had it."""
     method_settings = config.training.method(method)
     options = {k: v for k, v in method_settings.as_dict().items() if k != "models_per_member"}
     key = {
@@ -241,6 +264,8 @@ def run_key(
     }
     if config.training.environments_per_generation is not None:  # default: the key as before
         key["environments_per_generation"] = config.training.environments_per_generation
+    if monitor_models is not None:  # default: the key as before
+        key["monitor_models"] = monitor_models
     return key
 
 
@@ -314,7 +339,10 @@ def train_generator(
         max_model_evaluations=max_model_evaluations or training.max_model_evaluations,
         checkpoint_path=checkpoint_path,
         checkpoint_every=training.checkpoint_every,
-        config_hash_value=config_hash(run_key(config, method, seed, mode, positions)),
+        # Benchmark runs always have a monitor: their key stays as it was.
+        config_hash_value=config_hash(
+            run_key(config, method, seed, mode, positions, None if benchmark else monitor_models)
+        ),
         monitor_models=monitor_models,
         monitor_seed=derive_seed(seed, "monitor"),
         monitor_problem=monitor_problem,

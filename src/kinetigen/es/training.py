@@ -89,6 +89,7 @@ def train(
     monitor_seed: int = 0,
     monitor_problem: GeneratorProblem | None = None,
     subsets: EnvironmentSubsets | None = None,
+    monitor_start: bool = False,
 ) -> TrainingResult:
     """Run ``optimizer`` on ``problem`` until a stop criterion holds.
 
@@ -116,6 +117,9 @@ def train(
     subsets
         Each generation trains on a seeded subset of the environments (config
         ``training.environments_per_generation``); the monitor scores them all.
+    monitor_start
+        The history begins with a generation-0 row: the monitor's score of the starting
+        centre (adaptation: the zero-shot incidence of the generator it fine-tunes).
     """
     check_value("training.max_generations", max_generations)
     check_value("training.checkpoint_every", checkpoint_every)
@@ -123,7 +127,7 @@ def train(
     check_same_environments(scorer, problem)
     hooks: list[GenerationHook] = []
     if monitor_models is not None:
-        hooks.append(Monitor(scorer, monitor_models, monitor_seed))
+        hooks.append(Monitor(scorer, monitor_models, monitor_seed, score_start=monitor_start))
     hooks += [HistoryRecorder(), GenerationLogger()]
     if on_generation is not None:
         hooks.append(RowCallback(on_generation))
