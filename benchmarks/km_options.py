@@ -14,7 +14,9 @@ valid ones, the fraction of saturations x/(x+Km) in [0.05, 0.95] against the ORA
 models of the run's ORACLE table (uniform saturations, the same steady states); the fraction of
 Km within 5 % (of the ln range) of a bound of ``kinetics.km_bounds_M`` (and of the generator's
 own output bounds); and the median over parameters of the IQR of ln Km against ORACLE-valid's.
-Writes ``<out>/<option>.csv`` and ``<out>/km_options.csv`` and prints a markdown table.
+Reference rows ``oracle_prior``: ORACLE drawing its Km from the prior (``kinetics.km_prior``)
+on the same steady states, scored the same way. Writes ``<out>/<option>.csv`` and
+``<out>/km_options.csv`` and prints a markdown table.
 """
 
 from __future__ import annotations
@@ -33,11 +35,11 @@ import yaml
 from snakemake.utils import update_config
 
 from kinetigen.config import validate_config
-from kinetigen.es.kinetic import TrainingInputs, evaluation_positions, train_generator
+from kinetigen.es.kinetic import TrainingInputs, train_generator
 from kinetigen.generator import load_generator, save_generator
 from kinetigen.io import read_csv, write_csv
-from kinetigen.kinetics import ParameterSpace, build_kinetic_model
-from kinetigen.kinetics.settings import as_settings
+from kinetigen.kinetics import ParameterSpace, build_kinetic_model, oracle_sampling
+from kinetigen.kinetics.screening import oracle_parameter_sets
 from kinetigen.network import load_network
 from kinetigen.seeds import derive_seed
 from kinetigen.validation.ensembles import generated_models, oracle_models
@@ -47,6 +49,7 @@ REGULARISER = {"weight": 0.5, "kind": "saturation"}
 OPTIONS: dict[str, dict[str, Any]] = {
     "default": {},
     "regulariser": {"training": {"km_regulariser": REGULARISER}},
+    "regulariser_w2": {"training": {"km_regulariser": {**REGULARISER, "weight": 2.0}}},
     "prior_range": {"kinetics": {"km_prior": PRIOR}, "generator": {"output_range": "prior"}},
     "prior_range+regulariser": {
         "kinetics": {"km_prior": PRIOR},
@@ -120,29 +123,10 @@ def _near(ln_km: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
     return float(((ln_km <= lower + margin) | (ln_km >= upper - margin)).mean())
 
 
-def score_environment(
-    config: dict,
-    inputs: TrainingInputs,
-    generator_path: str,
-    env: str,
-    n_models: int,
-    results: Path,
-) -> dict[str, Any]:
-    """One row: the option's generator against ORACLE-valid on ``env``'s unseen steady states."""
-    generator, encoder, _ = load_generator(generator_path)
-    samples = inputs.samples[env]
-    model = build_kinetic_model(inputs.cobra_model, samples, config, env)
-    space = ParameterSpace(inputs.parameters)
-    index = space.index_of(model)
-    positions = evaluation_positions(as_settings(config), inputs.samples, env)
-    drawn = generated_models(
-        generator, encoder, model, samples, space, positions, n_models, seed=1, only_valid=False
-    )
-    valid = drawn.lambda_max < drawn.threshold
-    ln_km = drawn.ln_km[valid]
-    saturation = model.saturation_from_ln_km(ln_km, drawn.positions[valid])
+def oracle_valid(config: dict, model: Any, env: str, n_models: int, results: Path) -> Any:
+    """The first ``n_models`` ORACLE-valid models of the run's ORACLE table, regenerated."""
     kinetics = config["kinetics"]
-    oracle = oracle_models(
+    return oracle_models(
         model,
         read_csv(results / "envs" / env / "oracle.csv"),
         "oracle",
@@ -151,19 +135,47 @@ def score_environment(
         kinetics["oracle"]["batch_size"],
         kinetics["oracle"]["n_parameter_sets"],
     )
+
+
+def score_environment(
+    inputs: TrainingInputs, generator_path: str, model: Any, oracle: Any, n_models: int
+) -> dict[str, Any]:
+    """One row: the option's generator against ORACLE-valid on the model's unseen steady
+    states."""
+    generator, encoder, _ = load_generator(generator_path)
+    env = model.environment
+    space = ParameterSpace(inputs.parameters)
+    index = space.index_of(model)
+    positions = list(model.split.evaluation)
+    drawn = generated_models(
+        generator, encoder, model, inputs.samples[env], space, positions, n_models, 1, False
+    )
+    valid = drawn.lambda_max < drawn.threshold
+    ln_km = drawn.ln_km[valid]
+    saturation = model.saturation_from_ln_km(ln_km, drawn.positions[valid])
+    row = {"env": env, "incidence_unseen": float(valid.mean()), "n_valid": int(valid.sum())}
+    row |= compared(model, ln_km, saturation, oracle, (space.lower[index], space.upper[index]))
+    row["near_output_bounds"] = _near(
+        ln_km, generator.lower.numpy()[index], generator.upper.numpy()[index]
+    )
+    return row
+
+
+def compared(
+    model: Any,
+    ln_km: np.ndarray,
+    saturation: np.ndarray,
+    oracle: Any,
+    bounds: tuple[np.ndarray, np.ndarray],
+) -> dict[str, float]:
+    """The done-when numbers of valid models (ln Km, saturations) against ORACLE-valid."""
     oracle_saturation = model.saturation_from_ln_km(oracle.ln_km, oracle.positions)
     generated_iqr, oracle_iqr = _median_iqr(ln_km), _median_iqr(oracle.ln_km)
     return {
-        "env": env,
-        "incidence_unseen": float(valid.mean()),
-        "n_valid": int(valid.sum()),
         "in_range_generated": _in_range(saturation),
         "in_range_oracle": _in_range(oracle_saturation),
         "in_range_ratio": _in_range(saturation) / _in_range(oracle_saturation),
-        "near_km_bounds": _near(ln_km, space.lower[index], space.upper[index]),
-        "near_output_bounds": _near(
-            ln_km, generator.lower.numpy()[index], generator.upper.numpy()[index]
-        ),
+        "near_km_bounds": _near(ln_km, *bounds),
         "median_iqr_ln_km_generated": generated_iqr,
         "median_iqr_ln_km_oracle": oracle_iqr,
         "iqr_ratio": generated_iqr / oracle_iqr,
@@ -171,16 +183,41 @@ def score_environment(
     }
 
 
+def oracle_prior_row(
+    config: dict, inputs: TrainingInputs, env: str, oracle: Any, n_models: int
+) -> dict[str, Any]:
+    """ORACLE with Km from the prior on ``env``'s unseen steady states, against ``oracle``
+    (ORACLE-valid with uniform saturations)."""
+    prior_config = run_config(config, "prior_range", None)
+    model = build_kinetic_model(inputs.cobra_model, inputs.samples[env], prior_config, env)
+    seed = derive_seed(config["seed"], "oracle-prior", env)
+    frame, summary = oracle_sampling(model, n_models, 1000, seed)
+    valid = np.flatnonzero(frame["valid"].to_numpy(bool))
+    positions, ln_km = oracle_parameter_sets(model, valid, seed, 1000, n_models)
+    saturation = model.saturation_from_ln_km(ln_km, positions)
+    space = ParameterSpace(inputs.parameters)
+    index = space.index_of(model)
+    row = {"env": env, "incidence_unseen": summary["incidence"], "n_valid": len(valid)}
+    return row | compared(
+        model, ln_km, saturation, oracle, (space.lower[index], space.upper[index])
+    )
+
+
 def score_option(task: tuple) -> pd.DataFrame:
+    """Rows of one option (``generator_path`` None: the ``oracle_prior`` reference)."""
     base, option, results, generator_path, n_models = task
     torch.set_num_threads(1)
     config = validate_config(copy.deepcopy(base))
     inputs = read_inputs(config, results)
-    _, _, metadata = load_generator(generator_path)
-    rows = [
-        score_environment(config, inputs, generator_path, env, n_models, results)
-        for env in metadata["train_environments"]
-    ]
+    heldout = config["training"]["heldout"]
+    rows = []
+    for env in [e for e in config["environments"] if e not in heldout]:
+        model = build_kinetic_model(inputs.cobra_model, inputs.samples[env], config, env)
+        oracle = oracle_valid(config, model, env, n_models, results)
+        if generator_path is None:
+            rows.append(oracle_prior_row(config, inputs, env, oracle, n_models))
+        else:
+            rows.append(score_environment(inputs, generator_path, model, oracle, n_models))
     frame = pd.DataFrame(rows)
     frame.insert(0, "option", option)
     return frame
@@ -221,12 +258,13 @@ def main() -> None:
     ]
     with ProcessPoolExecutor(args.processes) as pool:
         paths = list(pool.map(train_option, train_tasks))
+        names = [*args.options, "oracle_prior"]
         score_tasks = [
             (base, option, args.results, path, args.models)
-            for option, path in zip(args.options, paths, strict=True)
+            for option, path in zip(names, [*paths, None], strict=True)
         ]
         tables = list(pool.map(score_option, score_tasks))
-    for option, table in zip(args.options, tables, strict=True):
+    for option, table in zip(names, tables, strict=True):
         write_csv(table, args.out / f"{option}.csv")
     table = pd.concat(tables, ignore_index=True)
     write_csv(table, args.out / "km_options.csv")
