@@ -122,3 +122,17 @@ def test_regulariser_is_subtracted_from_the_reward_and_off_at_weight_zero():
 def test_bad_km_options_are_named(section, message):
     with pytest.raises(ConfigError, match=message):
         WorkflowSettings.from_section(section)
+
+
+def test_validate_config_names_km_options_before_any_job(default_config):
+    from kinetigen.config import validate_config
+
+    default_config["generator"] = {**default_config["generator"], "output_range": "prior"}
+    with pytest.raises(ConfigError, match="'generator.output_range'.*km_prior"):
+        validate_config(default_config)
+    default_config["kinetics"] = {
+        **default_config["kinetics"],
+        "km_prior": {"kind": "lognormal", "median_M": 2.0},
+    }
+    with pytest.raises(ConfigError, match="'kinetics.km_prior.median_M': 2 M lies outside"):
+        validate_config(default_config)
