@@ -356,3 +356,71 @@ def test_measured_km_outside_every_kinetic_model_is_named(_textbook, small_confi
         r"parameter of any environment's kinetic model",
     ):
         kinetic_parameters(_textbook, samples, config)
+
+
+# The Km prior (kinetics.km_prior): ORACLE's Km follow it, inside the bounds; measured Km stay.
+PRIOR = {"kind": "lognormal", "median_M": 1.0e-4, "log10_sd": 1.0}
+
+
+def test_oracle_draws_follow_the_km_prior(_textbook, measured_config, samples):
+    import scipy.stats
+
+    env = "glucose_aerobic"
+    config = dict(measured_config, kinetics={**measured_config["kinetics"], "km_prior": PRIOR})
+    model = build_kinetic_model(_textbook, samples[env], config, env)
+    prior = model.settings.km_prior
+    _, ln_km = oracle_parameter_sets(model, range(250), seed=4, batch_size=100, n_total=250)
+    assert_honours_measured(model.parameter_names, ln_km)
+    bounds = np.array([model.settings.ln_km_bounds(n) for n in model.parameter_names])
+    assert (ln_km >= bounds[:, 0]).all() and (ln_km <= bounds[:, 1]).all()
+    # The parameters with the global bounds [1e-7, 0.5] M: the truncated log-normal (fixed seed).
+    free = [
+        i
+        for i, name in enumerate(model.parameter_names)
+        if name not in model.settings.measured and name != "km_PGI_g6p_c"
+    ]
+    a, b = prior.z(np.log(1.0e-7)), prior.z(np.log(0.5))
+    test = scipy.stats.kstest(prior.z(ln_km[:, free]).ravel(), scipy.stats.truncnorm(a, b).cdf)
+    assert test.pvalue > 0.01
+    # Without the prior the draws are ORACLE's uniform saturations, as before.
+    plain = build_kinetic_model(_textbook, samples[env], measured_config, env)
+    _, uniform = oracle_parameter_sets(plain, range(250), seed=4, batch_size=100, n_total=250)
+    assert scipy.stats.kstest(prior.z(uniform[:, free]).ravel(), "norm").pvalue < 1e-6
+
+
+def test_generator_output_range_from_the_prior_honours_measured_km(
+    _textbook, measured_config, samples
+):
+    import torch
+
+    from kinetigen.es.kinetic import new_generator
+    from kinetigen.settings import WorkflowSettings
+
+    table = kinetic_parameters(_textbook, samples, measured_config)
+    sections = {key: measured_config[key] for key in ("physiology", "biomass_reaction")}
+    config = WorkflowSettings.from_section(
+        sections
+        | {
+            "kinetics": {**measured_config["kinetics"], "km_prior": PRIOR},
+            "generator": {"output_range": "prior", "output_init_scale": 5.0},
+        }
+    )
+    generator = new_generator(config, table, conditional=False, seed=0)
+    names = table["name"].tolist()
+    free = ~table["name"].isin([f"km_{e['reaction']}_{e['metabolite']}" for e in MEASURED])
+    free &= table["name"] != "km_PGI_g6p_c"
+    np.testing.assert_allclose(np.exp(generator.lower.numpy()[free]), 1e-6, rtol=1e-12)
+    np.testing.assert_allclose(np.exp(generator.upper.numpy()[free]), 1e-2, rtol=1e-12)
+    draws = generator.sample(500, generator=torch.Generator().manual_seed(0)).numpy()
+    assert (draws >= generator.lower.numpy()).all() and (draws <= generator.upper.numpy()).all()
+    assert_honours_measured(names, draws)
+    # The default output range is the parameter space's bounds, as before.
+    default = new_generator(
+        WorkflowSettings.from_section(sections | {"kinetics": measured_config["kinetics"]}),
+        table,
+        conditional=False,
+        seed=0,
+    )
+    exact = ParameterSpace(table).with_measured(measured_config)
+    np.testing.assert_array_equal(default.lower.numpy(), exact.lower)
+    np.testing.assert_array_equal(default.upper.numpy(), exact.upper)

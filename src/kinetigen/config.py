@@ -20,7 +20,7 @@ from kinetigen.schema import (
     validate_schema,
     with_defaults,
 )
-from kinetigen.settings import KineticsSectionSettings, ValidationSettings
+from kinetigen.settings import KineticsSectionSettings, ValidationSettings, WorkflowSettings
 
 log = logging.getLogger(__name__)
 
@@ -243,5 +243,13 @@ def validate_config(config: dict) -> dict:
     validate_schema(config)
     apply_families(config)
     resolve_validity(config)
+    check_km_options(config)
     check_against_model(config)
     return config
+
+
+def check_km_options(config: dict) -> None:
+    """The Km prior's readers (generator.output_range, training.km_regulariser) need the
+    prior on, and its median inside the Km bounds (:class:`WorkflowSettings` checks)."""
+    sections = ("kinetics", "generator", "training")
+    WorkflowSettings.from_section({key: config[key] for key in sections})

@@ -392,6 +392,14 @@ class SbmlSettings(SectionSettings):
     """``kinetics.sbml``: models exported per environment."""
 
 
+@section("kinetics.km_prior")
+class KmPriorSettings(SectionSettings):
+    """``kinetics.km_prior``: the log-normal prior on Km (kind ``none``: no prior)."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.kind != "none"
+
 
 @dataclass(frozen=True)
 class MeasuredKm:
@@ -463,6 +471,14 @@ class KineticsSectionSettings(SectionSettings):
                 raise config_error(
                     f"{self.SECTION}.{name}", f"needs low < high, got [{low}, {high}]", self.ERROR
                 )
+        low, high = self.km_bounds_M
+        if self.km_prior.enabled and not low <= self.km_prior.median_M <= high:
+            raise config_error(
+                f"{self.SECTION}.km_prior.median_M",
+                f"{self.km_prior.median_M:g} M lies outside kinetics.km_bounds_M "
+                f"[{low:g}, {high:g}] M",
+                self.ERROR,
+            )
         self.measured()
 
     def measured(self) -> tuple[MeasuredKm, ...]:
@@ -543,6 +559,16 @@ class AdaptationSettings(SectionSettings):
 
 
 MethodSettings = TRNESSettings | RenaissanceSettings | RenaissanceOursSettings | SepCMASettings
+
+
+@section("training.km_regulariser")
+class KmRegulariserSettings(SectionSettings):
+    """``training.km_regulariser``: the reward's penalty on implausible Km (weight 0: off)."""
+
+    def check(self) -> None:
+        low, high = self.saturation_range
+        if not low < high:
+            raise self.error("saturation_range", f"needs low < high, got [{low}, {high}]")
 
 
 @section("training")
@@ -652,6 +678,24 @@ class WorkflowSettings(SectionSettings):
         default_factory=dict, metadata={"may_be_empty": True}
     )
 
+    def check(self) -> None:
+        """The options that read the Km prior need it (``kinetics.km_prior.kind``)."""
+        if self.kinetics.km_prior.enabled:
+            return
+        if self.generator.output_range == "prior":
+            raise config_error(
+                "generator.output_range",
+                "'prior' needs kinetics.km_prior.kind lognormal (it is 'none')",
+                self.ERROR,
+            )
+        regulariser = self.training.km_regulariser
+        if regulariser.weight > 0 and regulariser.kind == "prior":
+            raise config_error(
+                "training.km_regulariser.kind",
+                "'prior' needs kinetics.km_prior.kind lognormal (it is 'none')",
+                self.ERROR,
+            )
+
 
 SECTIONS: tuple[type[SectionSettings], ...] = (
     WorkflowSettings,
@@ -666,8 +710,10 @@ SECTIONS: tuple[type[SectionSettings], ...] = (
     AttainabilitySettings,
     OracleSettings,
     SbmlSettings,
+    KmPriorSettings,
     GeneratorSettings,
     TrainingSettings,
+    KmRegulariserSettings,
     TRNESSettings,
     RenaissanceSettings,
     RenaissanceOursSettings,

@@ -54,8 +54,11 @@ def steady_states(wildcards):
 def kinetics_config(*stages):
     """What the kinetic stage reads: physiology, biomass id and the kinetics section without
     the sub-sections of other rules (so editing the ORACLE sample count does not rerun the
-    attainability screen)."""
-    per_rule = {"attainability", "oracle", "sbml"}
+    attainability screen). The Km prior goes to ORACLE's readers and to training, and only
+    when it is on (kind lognormal), so the default run's params are as without it."""
+    per_rule = {"attainability", "oracle", "sbml", "km_prior"}
+    if "oracle" in stages and config["kinetics"]["km_prior"]["kind"] != "none":
+        stages = (*stages, "km_prior")
     kinetics = {
         key: value
         for key, value in config["kinetics"].items()
@@ -99,9 +102,16 @@ def training_config():
     (without the keys that only choose which runs the default target asks for)."""
     not_read = {"methods", "seeds", "benchmark", "final_models", "per_environment", "threads"}
     not_read |= {"environments", "adaptation"}  # train_environments; adaptation_config()
+    # The Km options only when on, so a default run's params are as before them.
+    prior = ("km_prior",) if config["kinetics"]["km_prior"]["kind"] != "none" else ()
+    generator = dict(config["generator"])
+    if generator["output_range"] == "km_bounds":
+        del generator["output_range"], generator["output_range_sd"]
+    if config["training"]["km_regulariser"]["weight"] == 0:
+        not_read.add("km_regulariser")
     return dict(
-        kinetics_config(),
-        generator=config["generator"],
+        kinetics_config(*prior),
+        generator=generator,
         training={k: v for k, v in config["training"].items() if k not in not_read},
     )
 

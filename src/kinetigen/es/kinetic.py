@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import cobra
+import numpy as np
 import pandas as pd
 import torch
 
 from kinetigen.es.checkpoint import config_hash
 from kinetigen.es.generations import EnvironmentSubsets
 from kinetigen.es.problem import Environment, GeneratorProblem
+from kinetigen.es.regulariser import KmRegulariser, km_regulariser
 from kinetigen.es.training import TrainingResult, build_optimizer, evaluate_generator, train
 from kinetigen.generator import (
     ConditionEncoder,
@@ -39,6 +41,8 @@ from kinetigen.kinetics import (
     attainable_positions,
     build_kinetic_model,
 )
+from kinetigen.kinetics.parameters import measured_columns
+from kinetigen.kinetics.prior import generator_bounds
 from kinetigen.kinetics.settings import KineticsSettings, as_settings
 from kinetigen.network import load_network
 from kinetigen.seeds import derive_seed
@@ -142,6 +146,7 @@ def kinetic_environments(
                     None if encoder is None else encoder.transform_tensor(samples[name].iloc[kept])
                 ),
                 positions=torch.as_tensor(kept, dtype=torch.long),
+                ln_concentration=parameter_concentrations(model, space, kept),
             )
         )
         log.info(
@@ -152,6 +157,17 @@ def kinetic_environments(
             float(pd.Series(model.threshold[kept]).median()),
         )
     return environments
+
+
+def parameter_concentrations(
+    model: KineticModel, space: ParameterSpace, positions: Sequence[int]
+) -> torch.Tensor:
+    """[S, P] ln concentration (ln mol/L) of each shared Km parameter's metabolite at steady
+    states ``positions`` of ``model``; NaN for the parameters ``model`` lacks."""
+    ln_x = np.full((len(positions), len(space)), np.nan)
+    own = model.ln_concentration[np.asarray(positions, dtype=int)]
+    ln_x[:, space.index_of(model)] = own[:, model.layout.param_metabolite]
+    return torch.as_tensor(ln_x, dtype=torch.float64)
 
 
 @dataclass
@@ -204,12 +220,23 @@ def new_generator(
     config: WorkflowSettings, parameters: pd.DataFrame, conditional: bool, seed: int
 ) -> Generator:
     """A freshly initialised generator over the shared Km space (``generator`` section);
-    measured Km (``kinetics.measured_km``) bound it exactly as configured."""
+    measured Km (``kinetics.measured_km``) bound it exactly as configured, and
+    ``generator.output_range: prior`` maps the others into the Km prior's central interval."""
     gen_config = config.generator
     space = ParameterSpace(parameters).with_measured(config)
+    lower, upper = space.lower, space.upper
+    if gen_config.output_range == "prior":
+        settings = as_settings(config)
+        lower, upper = generator_bounds(
+            lower,
+            upper,
+            settings.km_prior,
+            gen_config.output_range_sd,
+            measured_columns(space.names, settings),
+        )
     return Generator(
-        torch.as_tensor(space.lower),
-        torch.as_tensor(space.upper),
+        torch.as_tensor(lower),
+        torch.as_tensor(upper),
         latent_dim=gen_config.latent_dim,
         condition_dim=gen_config.condition_dim if conditional else 0,
         hidden=gen_config.hidden,
@@ -226,9 +253,10 @@ def generator_problem(
     training: TrainingSettings,
     method: str,
     mode: str,
+    regulariser: KmRegulariser | None = None,
 ) -> GeneratorProblem:
-    """The training problem on ``environments`` with the config's reward options and
-    ``method``'s models per member."""
+    """The training problem on ``environments`` with the config's reward options,
+    ``method``'s models per member and the Km ``regulariser`` (None: none)."""
     return GeneratorProblem(
         generator,
         environments,
@@ -237,6 +265,7 @@ def generator_problem(
         tie_weight=training.tie_weight,
         tie_breaker=training.tie_breaker,
         tie_scale=training.tie_scale,
+        regulariser=regulariser,
     )
 
 
@@ -253,12 +282,15 @@ def run_key(
     environment), so that a finished run without one is not resumed as if it had it."""
     method_settings = config.training.method(method)
     options = {k: v for k, v in method_settings.as_dict().items() if k != "models_per_member"}
+    generator = config.generator.as_dict()
+    if generator["output_range"] == "km_bounds":  # the default: the key as before
+        del generator["output_range"], generator["output_range_sd"]
     key = {
         "method": method,
         "seed": seed,
         "mode": mode,
         "train": positions,
-        "generator": config.generator.as_dict(),
+        "generator": generator,
         "options": options,
         "models_per_member": method_settings.models_per_member,
     }
@@ -266,6 +298,10 @@ def run_key(
         key["environments_per_generation"] = config.training.environments_per_generation
     if monitor_models is not None:  # default: the key as before
         key["monitor_models"] = monitor_models
+    if config.training.km_regulariser.weight > 0:
+        key["km_regulariser"] = config.training.km_regulariser.as_dict()
+    if config.kinetics.km_prior.enabled:
+        key["km_prior"] = config.kinetics.km_prior.as_dict()
     return key
 
 
@@ -314,9 +350,12 @@ def train_generator(
     environments = kinetic_environments(inputs, pairs, config, encoder, threads)
     generator = new_generator(config, inputs.parameters, conditional, seed)
     training_part, monitor_part = environments[: len(positions)], environments[len(positions) :]
-    problem = generator_problem(generator, training_part, training, method, mode)
+    regulariser = km_regulariser(config)
+    problem = generator_problem(generator, training_part, training, method, mode, regulariser)
     monitor_problem = (
-        generator_problem(generator, monitor_part, training, method, mode) if monitor_part else None
+        generator_problem(generator, monitor_part, training, method, mode, regulariser)
+        if monitor_part
+        else None
     )
     method_settings = training.method(method)
     optimizer = build_optimizer(

@@ -7,6 +7,9 @@ It does not know how the search moves; that is the optimisers' business (kinetig
 Reward of one generator for one environment: incidence (fraction of its generated models with
 lambda_max < threshold) plus ``tie_weight`` times a smooth score in [0, 1] (or [-1, 1] for the
 ``margin`` form) that still ranks generators when the incidence ties, e.g. at 0 early on.
+With a Km regulariser (``training.km_regulariser``, :mod:`kinetigen.es.regulariser`) its
+weight times the mean penalty of the models is subtracted; without one (the default) the
+reward is exactly incidence + tie_weight * smooth.
 
 Modes
 -----
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from kinetigen.es.regulariser import KmRegulariser
 from kinetigen.generator.model import Generator, forward_population
 from kinetigen.schema import check_value, config_error
 
@@ -60,6 +64,10 @@ class Environment:
         [S] long: the evaluator's own index of each steady state used here (default
         0..S-1). Lets an environment train on a subset, e.g. the steady states that the
         attainability screen keeps, while the evaluator keeps its full numbering.
+    ln_concentration
+        [S, P] ln concentration (ln mol/L) of each shared Km parameter's metabolite at each
+        steady state, NaN for the parameters this environment's model lacks; the Km
+        regulariser's saturation penalty reads it (None: not available).
     """
 
     name: str
@@ -67,6 +75,7 @@ class Environment:
     thresholds: Tensor
     conditions: Tensor | None = None
     positions: Tensor | None = None
+    ln_concentration: Tensor | None = None
 
     def __post_init__(self) -> None:
         self.thresholds = torch.as_tensor(self.thresholds, dtype=torch.float64).flatten()
@@ -89,6 +98,14 @@ class Environment:
                 f"environment {self.name!r}: {self.positions.numel()} positions for "
                 f"{self.n_steady_states} steady states"
             )
+        if self.ln_concentration is not None:
+            ln_x = torch.as_tensor(self.ln_concentration, dtype=torch.float64)
+            self.ln_concentration = ln_x
+            if ln_x.ndim != 2 or len(ln_x) != self.n_steady_states:
+                raise ValueError(
+                    f"environment {self.name!r}: ln_concentration must be "
+                    f"[S={self.n_steady_states}, P], got {tuple(self.ln_concentration.shape)}"
+                )
 
     def evaluate_lambda_max(self, ln_km: Tensor, idx: Tensor) -> Tensor:
         """lambda_max [N] (1/h) for ln Km [N, P] at local steady states ``idx`` [N]; any
@@ -142,6 +159,9 @@ class EvaluationResult:
         [pop, E, B] the evaluated lambda_max (1/h; inf where invalid/non-finite).
     n_model_evaluations
         Jacobian evaluations spent (members x models x environments).
+    penalty
+        [pop, K] mean Km-regulariser penalty per objective (None without a regulariser);
+        ``penalty_weight`` times it is subtracted from the fitness.
     """
 
     incidence: Tensor
@@ -152,11 +172,17 @@ class EvaluationResult:
     lambda_max: Tensor
     n_model_evaluations: int
     tie_weight: float = field(default=0.0)
+    penalty: Tensor | None = None
+    penalty_weight: float = 0.0
 
     @property
     def fitness(self) -> Tensor:
-        """[pop, K] incidence + tie_weight * smooth score, per objective."""
-        return self.objective_incidence + self.tie_weight * self.objective_smooth
+        """[pop, K] incidence + tie_weight * smooth score (- penalty_weight * penalty with a
+        Km regulariser), per objective."""
+        fitness = self.objective_incidence + self.tie_weight * self.objective_smooth
+        if self.penalty is not None:
+            fitness = fitness - self.penalty_weight * self.penalty
+        return fitness
 
 
 class GeneratorProblem:
@@ -185,6 +211,9 @@ class GeneratorProblem:
     max_models_per_call
         Largest number of models handed to one evaluator call (memory bound); the population
         is split into member chunks to respect it.
+    regulariser
+        Km regulariser subtracted from the reward (None, the default: none); its saturation
+        penalty needs every environment's ``ln_concentration``.
     """
 
     def __init__(
@@ -197,6 +226,7 @@ class GeneratorProblem:
         tie_breaker: str = "sigmoid",
         tie_scale: float = 1.0,
         max_models_per_call: int = 200_000,
+        regulariser: KmRegulariser | None = None,
     ) -> None:
         if mode not in MODES:  # the config's modes and "per-environment"
             raise config_error("training.mode", f"must be one of {MODES}, got {mode!r}")
@@ -242,6 +272,13 @@ class GeneratorProblem:
         self.tie_breaker = tie_breaker
         self.tie_scale = float(tie_scale)
         self.max_models_per_call = int(max_models_per_call)
+        self.regulariser = regulariser
+        if regulariser is not None and regulariser.kind == "saturation":
+            for env in environments:
+                if env.ln_concentration is None:
+                    raise ValueError(
+                        f"environment {env.name!r}: the saturation penalty needs ln_concentration"
+                    )
         self.dtype = generator.lower.dtype
 
     def subset(self, indices: Sequence[int]) -> GeneratorProblem:
@@ -256,6 +293,7 @@ class GeneratorProblem:
             tie_breaker=self.tie_breaker,
             tie_scale=self.tie_scale,
             max_models_per_call=self.max_models_per_call,
+            regulariser=self.regulariser,
         )
 
     @property
@@ -312,10 +350,12 @@ class GeneratorProblem:
         n_models = batch.n_models
         n_envs = len(self.environments)
         lambda_max = torch.empty(pop, n_envs, n_models, dtype=torch.float64)
+        penalty = None if self.regulariser is None else torch.empty_like(lambda_max)
         chunk = max(1, self.max_models_per_call // n_models)
         for start in range(0, pop, chunk):
             members = weights[start : start + chunk]
-            lambda_max[start : start + chunk] = self._lambda_max_chunk(members, batch)
+            part = slice(start, start + chunk)
+            lambda_max[part] = self._lambda_max_chunk(members, batch, penalty, part)
 
         thresholds = self.batch_thresholds(batch)  # [E, B]
         valid = lambda_max < thresholds  # inf and NaN compare False: invalid
@@ -327,18 +367,31 @@ class GeneratorProblem:
         else:
             objective_valid = valid_f
             objective_smooth_per_model = smooth
+        model_scores = objective_valid + self.tie_weight * objective_smooth_per_model
+        objective_penalty = None
+        if penalty is not None:  # [pop, E, B] -> per objective (shared: mean over environments)
+            if self.mode == "shared":
+                penalty = penalty.mean(dim=1, keepdim=True)
+            objective_penalty = penalty.mean(dim=2)
+            model_scores = model_scores - self.regulariser.weight * penalty
         return EvaluationResult(
             incidence=valid_f.mean(dim=2),
             smooth=smooth.mean(dim=2),
             objective_incidence=objective_valid.mean(dim=2),
             objective_smooth=objective_smooth_per_model.mean(dim=2),
-            model_scores=objective_valid + self.tie_weight * objective_smooth_per_model,
+            model_scores=model_scores,
             lambda_max=lambda_max,
             n_model_evaluations=pop * n_models * n_envs,
             tie_weight=self.tie_weight,
+            penalty=objective_penalty,
+            penalty_weight=0.0 if self.regulariser is None else self.regulariser.weight,
         )
 
-    def _lambda_max_chunk(self, members: Tensor, batch: Batch) -> Tensor:
+    def _lambda_max_chunk(
+        self, members: Tensor, batch: Batch, penalty: Tensor | None = None, part: slice = slice(0)
+    ) -> Tensor:
+        """lambda_max [chunk, E, B] of ``members``; with a regulariser also writes the models'
+        penalties into ``penalty[part]`` ([pop, E, B])."""
         pop, n_models = members.shape[0], batch.n_models
         out = torch.empty(pop, len(self.environments), n_models, dtype=torch.float64)
         shared_ln_km = None
@@ -355,6 +408,11 @@ class GeneratorProblem:
             flat_km = ln_km.reshape(pop * n_models, -1)
             values = env.evaluate_lambda_max(flat_km, idx.repeat(pop))
             out[:, index] = values.reshape(pop, n_models)
+            if penalty is not None:
+                ln_x = None if env.ln_concentration is None else env.ln_concentration[idx]
+                if ln_x is None:  # the prior penalty reads ln Km only
+                    ln_x = torch.zeros(ln_km.shape[1:], dtype=torch.float64)
+                penalty[part, index] = self.regulariser.model_penalty(ln_km, ln_x)
         return out
 
 

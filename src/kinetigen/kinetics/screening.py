@@ -248,7 +248,9 @@ def oracle_batch(
     the generator is evaluated on, so both are scored on the same ones); saturations are
     uniform in (0, 1) from a generator seeded by (seed, batch), so any batch can be
     regenerated on its own. A measured Km (``kinetics.measured_km``) restricts its saturation
-    to those its range allows at the steady state (:func:`measured_saturation_draw`).
+    to those its range allows at the steady state (:func:`measured_saturation_draw`). With a
+    Km prior (``kinetics.km_prior``) the same uniform numbers give ln Km through the truncated
+    prior's inverse CDF (:meth:`kinetigen.kinetics.prior.KmPrior.ln_km_from_uniform`).
     """
     first = batch * batch_size
     indices = np.arange(first, min(first + batch_size, n_total))
@@ -257,7 +259,12 @@ def oracle_batch(
     saturation = np.clip(saturation, SATURATION_EPS, 1.0 - SATURATION_EPS)
     evaluation = model.split.evaluation
     positions = evaluation[indices % len(evaluation)]
-    ln_km = model.ln_km_from_saturation(saturation, positions)
+    prior = model.settings.km_prior
+    if prior is None:
+        ln_km = model.ln_km_from_saturation(saturation, positions)
+    else:  # Km from the truncated prior; the saturations follow from them
+        bounds = np.array([model.settings.ln_km_bounds(n) for n in model.parameter_names])
+        ln_km = prior.ln_km_from_uniform(saturation, bounds[:, 0], bounds[:, 1])
     return indices, positions, measured_saturation_draw(model, saturation, positions, ln_km)
 
 

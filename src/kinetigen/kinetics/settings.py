@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kinetigen.kinetics.prior import KmPrior
 from kinetigen.kinetics.split import SteadyStateSplit, split_steady_states
 from kinetigen.schema import ConfigError
 from kinetigen.settings import (
@@ -59,6 +60,7 @@ class KineticsSettings:
     sbml_models: int
     device: str
     measured_km: tuple[MeasuredKm, ...] = ()
+    km_prior: KmPrior | None = None
 
     @property
     def rt(self) -> float:
@@ -129,6 +131,7 @@ class KineticsSettings:
             sbml_models=kinetics.sbml.n_models,
             device=kinetics.device,
             measured_km=kinetics.measured(),
+            km_prior=KmPrior.from_settings(kinetics.km_prior),
         )
 
     @classmethod
