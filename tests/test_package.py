@@ -168,3 +168,15 @@ def test_the_library_does_not_import_snakemake():
                 [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
             )
             assert not any((n or "").split(".")[0] == "snakemake" for n in names), path
+
+
+def test_no_function_in_the_library_is_over_80_lines():
+    """Long functions are split into named steps (issue 15); this keeps them so."""
+    long = [
+        f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} ({length} lines)"
+        for path in PACKAGE.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and (length := node.end_lineno - node.lineno + 1) > 80
+    ]
+    assert not long, long

@@ -312,6 +312,27 @@ def environment_subsets(training: TrainingSettings, seed: int) -> EnvironmentSub
     return None if size is None else EnvironmentSubsets(size, derive_seed(seed, "subsets"))
 
 
+def _training_problems(
+    generator: Generator,
+    environments: list[Environment],
+    n_training: int,
+    config: WorkflowSettings,
+    method: str,
+    mode: str,
+) -> tuple[GeneratorProblem, GeneratorProblem | None]:
+    """The training problem on the first ``n_training`` environments and, when more follow,
+    the monitor's problem on the rest (the unseen steady states), with the same reward."""
+    regulariser = km_regulariser(config)
+    training_part, monitor_part = environments[:n_training], environments[n_training:]
+    problem = generator_problem(
+        generator, training_part, config.training, method, mode, regulariser
+    )
+    if not monitor_part:
+        return problem, None
+    monitor = generator_problem(generator, monitor_part, config.training, method, mode, regulariser)
+    return problem, monitor
+
+
 def train_generator(
     inputs: TrainingInputs,
     config: WorkflowSettings | Mapping[str, Any],
@@ -349,13 +370,8 @@ def train_generator(
         pairs += [(name, evaluation_positions(settings, samples, name)) for name in positions]
     environments = kinetic_environments(inputs, pairs, config, encoder, threads)
     generator = new_generator(config, inputs.parameters, conditional, seed)
-    training_part, monitor_part = environments[: len(positions)], environments[len(positions) :]
-    regulariser = km_regulariser(config)
-    problem = generator_problem(generator, training_part, training, method, mode, regulariser)
-    monitor_problem = (
-        generator_problem(generator, monitor_part, training, method, mode, regulariser)
-        if monitor_part
-        else None
+    problem, monitor_problem = _training_problems(
+        generator, environments, len(positions), config, method, mode
     )
     method_settings = training.method(method)
     optimizer = build_optimizer(
