@@ -16,6 +16,10 @@ from kinetigen.schema import config_error
 
 log = logging.getLogger(__name__)
 
+# Model note a kinetic core's reduced model carries (kinetigen.core.reduce): the id of the
+# model it was reduced from, whose reaction energies it reads.
+REDUCED_FROM = "kinetigen_reduced_from"
+
 # Metabolites held constant and left out of ln-concentration sums (eQuilibrator's Legendre
 # transform already accounts for them).
 WATER_AND_PROTON = ("h2o", "h")
@@ -69,6 +73,42 @@ def load_network(spec: str, solver: str = "hybrid") -> cobra.Model:
     return model
 
 
+class Networks:
+    """The network of each environment, loaded once each on first use: with a kinetic core
+    (config ``core``) every environment has its own reduced model (``core.reduce``:
+    ``results/core/<env>/model.json``), since the lumped biomass carries the routes of that
+    environment's reference. ``specs``: environment -> model spec (a path or a bundled id)."""
+
+    def __init__(self, specs: Mapping[str, str], solver: str = "hybrid") -> None:
+        self.specs = dict(specs)
+        self.solver = solver
+        self._loaded: dict[str, cobra.Model] = {}
+
+    def __getitem__(self, environment: str) -> cobra.Model:
+        if environment not in self.specs:
+            raise KeyError(
+                f"environment {environment!r} has no network (networks of: "
+                f"{', '.join(self.specs)})"
+            )
+        if environment not in self._loaded:
+            self._loaded[environment] = load_network(self.specs[environment], self.solver)
+        return self._loaded[environment]
+
+
+def load_networks(spec: str | Mapping[str, str], solver: str = "hybrid") -> cobra.Model | Networks:
+    """What a rule over several environments reads as its network: one model for every
+    environment (``spec`` a model spec, see :func:`load_network`) or, with a kinetic core, one
+    per environment (``spec`` a mapping environment -> model file, see :class:`Networks`)."""
+    if isinstance(spec, str):
+        return load_network(spec, solver=solver)
+    return Networks(spec, solver)
+
+
+def network_of(network: cobra.Model | Networks, environment: str) -> cobra.Model:
+    """The network environment ``environment`` is modelled on (see :func:`load_networks`)."""
+    return network[environment] if isinstance(network, Networks) else network
+
+
 def _read_network(spec: str) -> cobra.Model:
     path = Path(spec)
     suffix = path.suffix.lower()
@@ -83,6 +123,11 @@ def _read_network(spec: str) -> cobra.Model:
     else:
         model = _load_by_id(spec)
     return model
+
+
+def reduced_from(model: cobra.Model) -> str | None:
+    """The id of the model ``model`` is a kinetic core of, or None if it is not one."""
+    return (model.notes or {}).get(REDUCED_FROM)
 
 
 def base_id(metabolite_id: str) -> str:

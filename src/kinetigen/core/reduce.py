@@ -65,7 +65,7 @@ from cobra.exceptions import OptimizationError
 from cobra.flux_analysis import pfba
 
 from kinetigen.core.select import CoreDefinition, CoreError
-from kinetigen.network import apply_environment
+from kinetigen.network import REDUCED_FROM, apply_environment
 
 # Reference fluxes and net coefficients at or below this (mmol/gDW/h) count as zero.
 FLUX_TOLERANCE = 1e-9
@@ -327,6 +327,7 @@ def reduced_model(
             {reduced.metabolites.get_by_id(m): c for m, c in stoichiometry.items()}
         )
     reduced.objective = core.biomass_reaction
+    reduced.notes = {REDUCED_FROM: model.id}
     return reduced
 
 
