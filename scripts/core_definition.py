@@ -8,4 +8,8 @@ log = setup_logging(smk.log[0])
 gathered = gather_core_documents(
     dict(zip(smk.params.environments, smk.input.documents, strict=True)), smk.output.core
 )
-log.info("core.json: %d reactions, %d environments", len(gathered["reactions"]), len(gathered["environments"]))
+log.info(
+    "core.json: %d reactions, %d environments",
+    len(gathered["reactions"]),
+    len(gathered["environments"]),
+)

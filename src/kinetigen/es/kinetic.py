@@ -90,8 +90,9 @@ class TrainingInputs:
     @classmethod
     def from_rule(cls, job: Any) -> TrainingInputs:
         """From a Snakemake job (a script's ``snakemake`` object): the network(s) of params
-        ``model`` and ``solver`` (:func:`kinetigen.network.load_networks`), params ``environments`` and the inputs ``samples``,
-        ``parameters`` and ``attainability`` (the workflow's ``TRAINING_INPUT``)."""
+        ``model`` and ``solver`` (:func:`kinetigen.network.load_networks`), params
+        ``environments`` and the inputs ``samples``, ``parameters`` and ``attainability``
+        (the workflow's ``TRAINING_INPUT``)."""
         params, paths = job.params, job.input
         return cls.read(
             load_networks(params.model, solver=params.solver),
