@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -60,17 +61,24 @@ def _load_by_id(spec: str) -> cobra.Model:
 
 def load_network(spec: str, solver: str = "hybrid") -> cobra.Model:
     """Load cobra's bundled model ``spec`` (e.g. "textbook") or a model file by path."""
-    # The model is created with the configured solver, not cobra's default (glpk), so cobra
-    # does not log glpk's missing tolerance settings for a run that uses HiGHS.
+    with default_solver(solver):
+        model = _read_network(spec)
+    model.solver = solver
+    return model
+
+
+@contextmanager
+def default_solver(solver: Any) -> Iterator[None]:
+    """cobra's default solver set to ``solver`` (a name or an optlang interface) inside the
+    block: a model created there starts on it, not on cobra's default (glpk), so cobra does
+    not log glpk's missing tolerance settings for a run that uses HiGHS."""
     configuration = cobra.Configuration()
     previous = configuration.solver
     configuration.solver = solver
     try:
-        model = _read_network(spec)
+        yield
     finally:
         configuration.solver = previous
-    model.solver = solver
-    return model
 
 
 class Networks:

@@ -65,7 +65,7 @@ from cobra.exceptions import OptimizationError
 from cobra.flux_analysis import pfba
 
 from kinetigen.core.select import CoreDefinition, CoreError
-from kinetigen.network import REDUCED_FROM, apply_environment
+from kinetigen.network import REDUCED_FROM, apply_environment, default_solver
 
 # Reference fluxes and net coefficients at or below this (mmol/gDW/h) count as zero.
 FLUX_TOLERANCE = 1e-9
@@ -303,8 +303,8 @@ def reduced_model(
 ) -> cobra.Model:
     """The cobra model of the core with the given boundary reactions (see
     :func:`reduce_to_core`)."""
-    reduced = cobra.Model(f"{model.id}_core")
-    reduced.solver = model.solver.interface
+    with default_solver(model.solver.interface):
+        reduced = cobra.Model(f"{model.id}_core")
     reduced.compartments = dict(model.compartments)
     reduced.add_metabolites([model.metabolites.get_by_id(m).copy() for m in core.metabolites])
     reactions = []
