@@ -1,6 +1,5 @@
 """Snakemake script: the Km parameter space shared by all environments."""
 
-
 from kinetigen.io import read_parquet, write_csv
 from kinetigen.kinetics import kinetic_parameters
 from kinetigen.kinetics.settings import KineticsSettings

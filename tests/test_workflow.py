@@ -128,16 +128,23 @@ def test_adaptation_config_plans_the_adapt_jobs(workdir):
 
 
 def test_ijo1366_core_overlay_plans_one_reduction_per_environment(workdir):
-    """config/ijo1366_core.yaml: the default plan plus a reduce_core job per environment and
-    the core.json that gathers them."""
+    """config/ijo1366_core.yaml: the default plan on its four environments, plus a
+    reduce_core job per environment and the core.json that gathers them."""
     (workdir / "config").mkdir()
     shutil.copy(REPO / "config" / "ijo1366_core.yaml", workdir / "config")
     result = snakemake(
         workdir, "-n", "--quiet", "rules", "--configfile", "config/ijo1366_core.yaml"
     )
-    per_environment = ("tfa", "sample_steady_states", "attainability", "oracle_baseline",
-                       "export_sbml", "control_coefficients", "enzyme_perturbations",
-                       "perturbation_tests")
+    per_environment = (
+        "tfa",
+        "sample_steady_states",
+        "attainability",
+        "oracle_baseline",
+        "export_sbml",
+        "control_coefficients",
+        "enzyme_perturbations",
+        "perturbation_tests",
+    )
     expected = dict(DEFAULT_PLAN, **dict.fromkeys(per_environment, 4), reduce_core=4)
     expected.update(core_definition=1, total=DEFAULT_PLAN["total"] - 8 * 2 + 4 + 1)
     assert _planned(result) == expected
@@ -339,6 +346,8 @@ def test_control_report_tables_the_tiny_run(tiny_run):
     for heading in ("## Checks", "## Top three enzymes", "## Enzyme perturbations"):
         assert heading in result.stdout
     assert "| glucose_aerobic | Biomass_Ecoli_core |" in result.stdout
+
+
 def _honours(names: list[str], ln_km: np.ndarray, measured: list[dict]) -> None:
     """Every row holds each measured value exactly (ln of it) and keeps each measured range."""
     for entry in measured:
@@ -530,4 +539,4 @@ def test_tiny_run_with_a_kinetic_core(tmp_path):
     assert "g6p_c" in set(biomass_km["metabolite"])
     assert not set(PPP) & set(parameters["reaction"])
     incidence = pd.read_csv(results / "training" / "trnes" / "seed0" / "incidence.csv")
-    assert set(incidence["environment"]) == {"glucose_aerobic", "acetate_aerobic"}
+    assert set(incidence["env"]) == {"glucose_aerobic", "acetate_aerobic"}

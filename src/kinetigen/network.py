@@ -95,8 +95,7 @@ class Networks:
     def __getitem__(self, environment: str) -> cobra.Model:
         if environment not in self.specs:
             raise KeyError(
-                f"environment {environment!r} has no network (networks of: "
-                f"{', '.join(self.specs)})"
+                f"environment {environment!r} has no network (networks of: {', '.join(self.specs)})"
             )
         if environment not in self._loaded:
             self._loaded[environment] = load_network(self.specs[environment], self.solver)
@@ -225,6 +224,7 @@ def check_growth(model: cobra.Model, name: str, environment: Mapping[str, Any]) 
         if not growth > 1e-9:
             state = "infeasible" if growth != growth else f"growth {growth:g} (no growth)"
             raise config_error(
-                f"environments.{name}", f"FBA is {state}; {uptake_hint(model)}",
+                f"environments.{name}",
+                f"FBA is {state}; {uptake_hint(model)}",
                 InvalidEnvironment,
             )

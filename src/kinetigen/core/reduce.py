@@ -103,7 +103,8 @@ def _modules(model: cobra.Model, core: CoreDefinition) -> list[list[cobra.Reacti
     share non-core metabolites (union-find)."""
     core_reactions, core_metabolites = set(core.reactions), set(core.metabolites)
     outside = [
-        r for r in model.reactions
+        r
+        for r in model.reactions
         if r.id not in core_reactions and not _is_core_exchange(r, core_metabolites)
     ]
     parent = {r.id: r.id for r in outside}
@@ -255,7 +256,7 @@ def _module_reaction(
     high = min(limits[1], (1.0 + slack) * reference)
     route = ", ".join(stands_for[:4]) + (" ..." if len(stands_for) > 4 else "")
     if len(net) == 1:
-        (metabolite, value), = net.items()
+        ((metabolite, value),) = net.items()
         kind = SUPPLY if value > 0 else DRAIN
         identifier = f"core_{kind}_{metabolite}"
         verb = "makes" if value > 0 else "uses"
@@ -310,9 +311,7 @@ def reduced_model(
     reactions = []
     for reaction_id in core.reactions + tuple(b.id for b in boundary if b.kind == EXCHANGE):
         original = model.reactions.get_by_id(reaction_id)
-        copied = cobra.Reaction(
-            original.id, original.name, original.subsystem, *original.bounds
-        )
+        copied = cobra.Reaction(original.id, original.name, original.subsystem, *original.bounds)
         reactions.append((copied, {m.id: c for m, c in original.metabolites.items()}))
     for item in boundary:
         if item.kind == EXCHANGE:

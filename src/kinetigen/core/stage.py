@@ -47,8 +47,14 @@ def reduce_environment(
     log.info(
         "%s: core of %d reactions and %d metabolites, %d boundary reactions; reference "
         "growth %.4g 1/h; kinetic model about %d states, %d reactions, %d Km",
-        name, len(core.reactions), len(core.metabolites), len(reduction.boundary),
-        reduction.growth, sizes["states"], sizes["reactions"], sizes["km_parameters"],
+        name,
+        len(core.reactions),
+        len(core.metabolites),
+        len(reduction.boundary),
+        reduction.growth,
+        sizes["states"],
+        sizes["reactions"],
+        sizes["km_parameters"],
     )
     return reduction
 
