@@ -21,6 +21,7 @@ validate_config(config)
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/thermo.smk"
+include: "workflow/rules/core.smk"
 include: "workflow/rules/sampling.smk"
 include: "workflow/rules/kinetics.smk"
 include: "workflow/rules/training.smk"
@@ -32,6 +33,7 @@ include: "workflow/rules/figures.smk"
 rule all:
     input:
         "results/thermo/reaction_energies.csv",
+        CORE_OUTPUTS,
         expand("results/envs/{env}/tfa_summary.json", env=ENVIRONMENTS),
         expand("results/envs/{env}/variability.csv", env=ENVIRONMENTS),
         expand("results/envs/{env}/steady_states.parquet", env=ENVIRONMENTS),

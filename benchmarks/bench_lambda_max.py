@@ -15,7 +15,10 @@ eigensolver); the target is >= 0.8. Usage:
 
     python benchmarks/bench_lambda_max.py [--env glucose_aerobic] [--batch 1000]
         [--repeats 7] [--device cpu|cuda|auto] [--threads N] [--evaluator-threads N]
-        [--sizes] [--check]
+        [--sizes] [--check] [--network results/core/glucose_aerobic/model.json]
+
+``--network`` times another network than the config's model, e.g. a kinetic core's reduced
+model (the iJO1366 core: about 90 states).
 
 ``--check`` also compares the device's lambda_max with the CPU path's
 on the same Km sets: largest relative difference and how many models change validity.
@@ -65,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         "--check", action="store_true", help="compare the device's lambda_max with the CPU's"
     )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--network", default=None, help="model file instead of config's model")
     parser.add_argument(
         "--evaluator-threads",
         type=int,
@@ -80,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     with open(args.config) as handle:
         config = yaml.safe_load(handle)
-    network = load_network(config.get("model", "textbook"), config.get("solver", "hybrid"))
+    network = load_network(
+        args.network or config.get("model", "textbook"), config.get("solver", "hybrid")
+    )
 
     if args.sizes:
         print("environment          states  independent  moieties  reactions  Km")

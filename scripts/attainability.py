@@ -1,6 +1,5 @@
 """Snakemake script: attainability screen of one environment."""
 
-
 from kinetigen.io import read_csv, read_parquet, write_csv
 from kinetigen.kinetics import attainability, build_kinetic_model
 from kinetigen.kinetics.settings import KineticsSettings

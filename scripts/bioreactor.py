@@ -1,6 +1,5 @@
 """Snakemake script: batch-culture simulation of generated models."""
 
-
 from kinetigen.io import read_csv, read_parquet, write_csv
 from kinetigen.kinetics.settings import KineticsSettings
 from kinetigen.logs import setup_logging

@@ -1,6 +1,5 @@
 """Snakemake script: export a few ORACLE-valid models of one environment as SBML."""
 
-
 from kinetigen.io import read_csv, read_parquet
 from kinetigen.kinetics import build_kinetic_model, export_oracle_models
 from kinetigen.kinetics.settings import KineticsSettings

@@ -1,6 +1,5 @@
 """Snakemake script: ORACLE rejection sampling for one environment."""
 
-
 from kinetigen.io import read_csv, read_parquet, write_csv, write_json
 from kinetigen.kinetics import build_kinetic_model, oracle_baseline
 from kinetigen.kinetics.settings import KineticsSettings

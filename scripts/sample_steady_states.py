@@ -14,9 +14,13 @@ params = smk.params
 env = smk.wildcards.env
 summary = read_json(smk.input.summary)
 environment = ThermoEnvironment.from_files(
-    Path(smk.input.energies).parent, env, model=params.model, solver=params.solver,
+    Path(smk.input.energies).parent,
+    env,
+    model=params.model,
+    solver=params.solver,
     physiology=PhysiologySettings.from_section(params.physiology),
-    environment=params.environment, biomass_reaction=params.biomass_reaction,
+    environment=params.environment,
+    biomass_reaction=params.biomass_reaction,
     z_score=params.z_score,
 )
 sampling = SamplingSettings.from_section(params.sampling)

@@ -20,9 +20,13 @@ report = Path(smk.output.summary).parent / "relaxation_report.csv"
 report.unlink(missing_ok=True)
 try:
     environment = ThermoEnvironment.from_files(
-        Path(smk.input.energies).parent, env, model=params.model, solver=params.solver,
+        Path(smk.input.energies).parent,
+        env,
+        model=params.model,
+        solver=params.solver,
         physiology=PhysiologySettings.from_section(params.physiology),
-        environment=params.environment, biomass_reaction=params.biomass_reaction,
+        environment=params.environment,
+        biomass_reaction=params.biomass_reaction,
         z_score=params.z_score,
     )
     summary, variability = run_tfa(

@@ -127,6 +127,29 @@ def test_adaptation_config_plans_the_adapt_jobs(workdir):
     assert "config key 'training.adaptation.environments': ['acetate_aerobic'] are not held" in out
 
 
+def test_ijo1366_core_overlay_plans_one_reduction_per_environment(workdir):
+    """config/ijo1366_core.yaml: the default plan on its four environments, plus a
+    reduce_core job per environment and the core.json that gathers them."""
+    (workdir / "config").mkdir()
+    shutil.copy(REPO / "config" / "ijo1366_core.yaml", workdir / "config")
+    result = snakemake(
+        workdir, "-n", "--quiet", "rules", "--configfile", "config/ijo1366_core.yaml"
+    )
+    per_environment = (
+        "tfa",
+        "sample_steady_states",
+        "attainability",
+        "oracle_baseline",
+        "export_sbml",
+        "control_coefficients",
+        "enzyme_perturbations",
+        "perturbation_tests",
+    )
+    expected = dict(DEFAULT_PLAN, **dict.fromkeys(per_environment, 4), reduce_core=4)
+    expected.update(core_definition=1, total=DEFAULT_PLAN["total"] - 8 * 2 + 4 + 1)
+    assert _planned(result) == expected
+
+
 def test_bad_family_stops_before_any_job(workdir):
     family = {"f": {"base": "glucose_aerobik", "grid": {"EX_o2_e": [1]}}}
     out = _refused(workdir, lambda c: c.update(environment_families=family))
@@ -323,6 +346,8 @@ def test_control_report_tables_the_tiny_run(tiny_run):
     for heading in ("## Checks", "## Top three enzymes", "## Enzyme perturbations"):
         assert heading in result.stdout
     assert "| glucose_aerobic | Biomass_Ecoli_core |" in result.stdout
+
+
 def _honours(names: list[str], ln_km: np.ndarray, measured: list[dict]) -> None:
     """Every row holds each measured value exactly (ln of it) and keeps each measured range."""
     for entry in measured:
@@ -474,3 +499,44 @@ def test_tiny_run_plans_and_writes_the_adaptation(tiny_run, tmp_path):
     assert {"evaluations_to_target", "evaluations_ratio", "final_incidence"} <= set(summary)
     assert (workdir / "results" / "logs" / "adapt" / "acetate_aerobic_seed0.log").exists()
     assert (workdir / "results" / "benchmarks" / "adapt" / "acetate_aerobic_seed0.tsv").exists()
+
+
+# e_coli_core without its pentose phosphate pathway: the PPP becomes part of the lumped
+# biomass (it makes the biomass precursors r5p and e4p from g6p), on the tiny run's budgets.
+PPP = ["G6PDH2r", "PGL", "GND", "RPE", "RPI", "TKT1", "TKT2", "TALA"]
+
+
+def test_tiny_run_with_a_kinetic_core(tmp_path):
+    """The workflow with a kinetic core: each environment's reduced model (no PPP reaction,
+    the lumped biomass drawing g6p) is what TFA, sampling, the kinetic stage and training
+    read; core.json gathers the environments' boundaries."""
+    import json
+
+    import pandas as pd
+
+    from kinetigen.network import load_network, reduced_from
+
+    config = yaml.safe_load((REPO / "tests" / "data" / "tiny_config.yaml").read_text())
+    config["core"] = {"drop_reactions": PPP}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    targets = ["results/kinetic/core.json", "results/training/trnes/seed0/incidence.csv"]
+    result = snakemake(tmp_path, "--cores", "2", *targets, timeout=900)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    results = tmp_path / "results"
+    core = json.loads((results / "kinetic" / "core.json").read_text())
+    assert set(core["environments"]) == {"glucose_aerobic", "acetate_aerobic"}
+    assert not set(PPP) & {r["id"] for r in core["reactions"]}
+    for env in core["environments"]:
+        reduced = load_network(str(results / "core" / env / "model.json"))
+        assert reduced_from(reduced) == "e_coli_core"
+        biomass = reduced.reactions.get_by_id("Biomass_Ecoli_core")
+        assert biomass.metabolites[reduced.metabolites.g6p_c] < 0  # drawn for the PPP
+        samples = pd.read_parquet(results / "envs" / env / "steady_states.parquet")
+        assert not [c for c in samples.columns if c.split(":")[-1] in PPP]
+        assert "flux:Biomass_Ecoli_core" in samples.columns
+    parameters = pd.read_csv(results / "kinetic" / "parameters.csv")
+    biomass_km = parameters[parameters["reaction"] == "Biomass_Ecoli_core"]
+    assert "g6p_c" in set(biomass_km["metabolite"])
+    assert not set(PPP) & set(parameters["reaction"])
+    incidence = pd.read_csv(results / "training" / "trnes" / "seed0" / "incidence.csv")
+    assert set(incidence["env"]) == {"glucose_aerobic", "acetate_aerobic"}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,10 @@ from cobra.io import load_json_model, load_matlab_model, load_model, read_sbml_m
 from kinetigen.schema import config_error
 
 log = logging.getLogger(__name__)
+
+# Model note a kinetic core's reduced model carries (kinetigen.core.reduce): the id of the
+# model it was reduced from, whose reaction energies it reads.
+REDUCED_FROM = "kinetigen_reduced_from"
 
 # Metabolites held constant and left out of ln-concentration sums (eQuilibrator's Legendre
 # transform already accounts for them).
@@ -56,17 +61,59 @@ def _load_by_id(spec: str) -> cobra.Model:
 
 def load_network(spec: str, solver: str = "hybrid") -> cobra.Model:
     """Load cobra's bundled model ``spec`` (e.g. "textbook") or a model file by path."""
-    # The model is created with the configured solver, not cobra's default (glpk), so cobra
-    # does not log glpk's missing tolerance settings for a run that uses HiGHS.
+    with default_solver(solver):
+        model = _read_network(spec)
+    model.solver = solver
+    return model
+
+
+@contextmanager
+def default_solver(solver: Any) -> Iterator[None]:
+    """cobra's default solver set to ``solver`` (a name or an optlang interface) inside the
+    block: a model created there starts on it, not on cobra's default (glpk), so cobra does
+    not log glpk's missing tolerance settings for a run that uses HiGHS."""
     configuration = cobra.Configuration()
     previous = configuration.solver
     configuration.solver = solver
     try:
-        model = _read_network(spec)
+        yield
     finally:
         configuration.solver = previous
-    model.solver = solver
-    return model
+
+
+class Networks:
+    """The network of each environment, loaded once each on first use: with a kinetic core
+    (config ``core``) every environment has its own reduced model (``core.reduce``:
+    ``results/core/<env>/model.json``), since the lumped biomass carries the routes of that
+    environment's reference. ``specs``: environment -> model spec (a path or a bundled id)."""
+
+    def __init__(self, specs: Mapping[str, str], solver: str = "hybrid") -> None:
+        self.specs = dict(specs)
+        self.solver = solver
+        self._loaded: dict[str, cobra.Model] = {}
+
+    def __getitem__(self, environment: str) -> cobra.Model:
+        if environment not in self.specs:
+            raise KeyError(
+                f"environment {environment!r} has no network (networks of: {', '.join(self.specs)})"
+            )
+        if environment not in self._loaded:
+            self._loaded[environment] = load_network(self.specs[environment], self.solver)
+        return self._loaded[environment]
+
+
+def load_networks(spec: str | Mapping[str, str], solver: str = "hybrid") -> cobra.Model | Networks:
+    """What a rule over several environments reads as its network: one model for every
+    environment (``spec`` a model spec, see :func:`load_network`) or, with a kinetic core, one
+    per environment (``spec`` a mapping environment -> model file, see :class:`Networks`)."""
+    if isinstance(spec, str):
+        return load_network(spec, solver=solver)
+    return Networks(spec, solver)
+
+
+def network_of(network: cobra.Model | Networks, environment: str) -> cobra.Model:
+    """The network environment ``environment`` is modelled on (see :func:`load_networks`)."""
+    return network[environment] if isinstance(network, Networks) else network
 
 
 def _read_network(spec: str) -> cobra.Model:
@@ -83,6 +130,11 @@ def _read_network(spec: str) -> cobra.Model:
     else:
         model = _load_by_id(spec)
     return model
+
+
+def reduced_from(model: cobra.Model) -> str | None:
+    """The id of the model ``model`` is a kinetic core of, or None if it is not one."""
+    return (model.notes or {}).get(REDUCED_FROM)
 
 
 def base_id(metabolite_id: str) -> str:
@@ -172,6 +224,7 @@ def check_growth(model: cobra.Model, name: str, environment: Mapping[str, Any]) 
         if not growth > 1e-9:
             state = "infeasible" if growth != growth else f"growth {growth:g} (no growth)"
             raise config_error(
-                f"environments.{name}", f"FBA is {state}; {uptake_hint(model)}",
+                f"environments.{name}",
+                f"FBA is {state}; {uptake_hint(model)}",
                 InvalidEnvironment,
             )

@@ -3,7 +3,7 @@
 rule control_coefficients:
     """Scaled flux and concentration control coefficients w.r.t. enzyme levels (Vmax)."""
     input:
-        model_files(),
+        network_files,
         **ANALYSIS_INPUT,
     output:
         coefficients="results/analysis/{env}/control_coefficients.parquet",
@@ -29,7 +29,7 @@ rule control_coefficients:
 rule enzyme_perturbations:
     """Enzyme-level changes simulated with the nonlinear model to the new steady state."""
     input:
-        model_files(),
+        network_files,
         **ANALYSIS_INPUT,
     output:
         table="results/analysis/{env}/enzyme_perturbations.csv",

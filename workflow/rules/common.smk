@@ -4,6 +4,7 @@ from pathlib import Path
 
 from kinetigen.config import run_environments, training_environments
 from kinetigen.methods import METHODS
+from kinetigen.settings import CoreSettings
 
 # config["run_environments"] picks a subset (an overlay cannot delete environments). The
 # members of config["environment_families"] are environments like the others: the Snakefile's
@@ -26,12 +27,66 @@ def environment(wildcards):
     return config["environments"][wildcards.env]
 
 
-# Every rule that builds on the network gets these as params, so editing them reruns it.
-NETWORK_PARAMS = dict(
+# A kinetic core (config "core"; kinetigen.core): rule reduce_core writes each environment's
+# reduced model, and every stage of that environment after the reaction energies reads it
+# instead of the configured model. Without one (the default) every rule reads config["model"].
+CORE = not CoreSettings.from_section(config["core"]).whole_model
+
+
+def core_model(env):
+    return f"results/core/{env}/model.json"
+
+
+def environment_network_files(env):
+    """The network file the rules of environment ``env`` read (none for cobra's bundled
+    models)."""
+    return [core_model(env)] if CORE else model_files()
+
+
+def network_files(wildcards):
+    return environment_network_files(wildcards.env)
+
+
+# Every rule that builds on the network gets these as params, so editing them reruns it:
+# WHOLE_MODEL_PARAMS the configured model (the energies, the core's reduction),
+# NETWORK_PARAMS the network of the rule's environment, ALL_NETWORKS_PARAMS those of every
+# environment (one model spec, or environment -> reduced model with a core:
+# kinetigen.network.load_networks).
+WHOLE_MODEL_PARAMS = dict(
     model=config["model"],
     solver=config["solver"],
     biomass_reaction=config["biomass_reaction"],
 )
+NETWORK_PARAMS = dict(
+    WHOLE_MODEL_PARAMS, model=(lambda wc: core_model(wc.env)) if CORE else config["model"]
+)
+ALL_NETWORK_FILES = [core_model(env) for env in ENVIRONMENTS] if CORE else model_files()
+ALL_NETWORKS_PARAMS = dict(
+    WHOLE_MODEL_PARAMS,
+    model={env: core_model(env) for env in ENVIRONMENTS} if CORE else config["model"],
+)
+
+# What rule all asks of the core stage (nothing without a core).
+CORE_OUTPUTS = ["results/kinetic/core.json"] if CORE else []
+
+# The bioreactor simulates one environment, named in its settings (no wildcard).
+BIOREACTOR = config["validation"]["bioreactor"]["environment"]
+BIOREACTOR_NETWORK_PARAMS = dict(
+    WHOLE_MODEL_PARAMS, model=core_model(BIOREACTOR) if CORE else config["model"]
+)
+
+
+def core_config():
+    """What the reduction reads: the core section, the physiology (currency metabolites),
+    the biomass id and the kinetic stage's choice of dynamic states (for core.json's size
+    estimate)."""
+    kinetics = config["kinetics"]
+    return dict(
+        core=config["core"],
+        physiology=config["physiology"],
+        biomass_reaction=config["biomass_reaction"],
+        kinetics={k: kinetics[k] for k in ("boundary_compartments", "constant_small_molecules")},
+    )
 
 # Only what eQuilibrator's estimate depends on, so editing concentration bounds, z or the cell
 # density does not recompute the reaction energies.

@@ -1,12 +1,12 @@
 rule kinetic_parameters:
     """One Km parameter space (names and ln Km bounds) shared by every environment."""
     input:
-        model_files(),
+        ALL_NETWORK_FILES,
         samples=expand("results/envs/{env}/steady_states.parquet", env=ENVIRONMENTS),
     output:
         parameters="results/kinetic/parameters.csv",
     params:
-        **NETWORK_PARAMS,
+        **ALL_NETWORKS_PARAMS,
         environments=ENVIRONMENTS,
         config=kinetics_config(),
     log:
@@ -25,7 +25,7 @@ rule kinetic_parameters:
 rule attainability:
     """Can any Km set make this environment's steady states valid? (separable CMA-ES)"""
     input:
-        model_files(),
+        network_files,
         samples=steady_states,
         parameters="results/kinetic/parameters.csv",
     output:
@@ -50,7 +50,7 @@ rule attainability:
 rule oracle_baseline:
     """ORACLE: uniform saturations, keep the valid parameter sets (what users do today)."""
     input:
-        model_files(),
+        network_files,
         samples=steady_states,
         parameters="results/kinetic/parameters.csv",
     output:
@@ -76,7 +76,7 @@ rule oracle_baseline:
 rule export_sbml:
     """A few ORACLE-valid models per environment as SBML (COPASI, libRoadRunner, Tellurium)."""
     input:
-        model_files(),
+        network_files,
         samples=steady_states,
         oracle="results/envs/{env}/oracle.csv",
     output:

@@ -1,7 +1,7 @@
 rule tfa:
     """TFA optimum, reference directionality profile and variability analysis per environment."""
     input:
-        model_files(),
+        network_files,
         energies="results/thermo/reaction_energies.csv",
         sqrt_cov="results/thermo/dg0_sqrt_cov.parquet",
     output:
@@ -32,7 +32,7 @@ rule tfa:
 rule sample_steady_states:
     """Thermodynamically feasible steady states sharing the reference directionality profile."""
     input:
-        model_files(),
+        network_files,
         energies="results/thermo/reaction_energies.csv",
         sqrt_cov="results/thermo/dg0_sqrt_cov.parquet",
         summary="results/envs/{env}/tfa_summary.json",

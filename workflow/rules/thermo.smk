@@ -8,7 +8,7 @@ rule reaction_energies:
         unmapped="results/thermo/unmapped_metabolites.json",
         coverage="results/thermo/coverage.json",
     params:
-        **NETWORK_PARAMS,
+        **WHOLE_MODEL_PARAMS,
         physiology=ENERGY_PHYSIOLOGY,
         thermo=ENERGY_THERMO,
     log:

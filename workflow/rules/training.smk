@@ -7,13 +7,13 @@ rule train:
     """One generator over the training environments (mode from config), one method and seed.
     Checkpoints beside its outputs; a rerun after a kill resumes from the checkpoint."""
     input:
-        model_files(),
+        ALL_NETWORK_FILES,
         **TRAINING_INPUT,
     output:
         generator="results/training/{method}/seed{seed}/generator.pt",
         history="results/training/{method}/seed{seed}/history.csv",
     params:
-        **NETWORK_PARAMS,
+        **ALL_NETWORKS_PARAMS,
         environments=ENVIRONMENTS,
         train_environments=TRAIN_ENVIRONMENTS,
         mode=config["training"]["mode"],
@@ -36,13 +36,13 @@ rule train:
 rule train_per_environment:
     """RENAISSANCE's way: one unconditional generator trained on one environment only."""
     input:
-        model_files(),
+        ALL_NETWORK_FILES,
         **TRAINING_INPUT,
     output:
         generator="results/training/per-environment/{env}/seed{seed}/generator.pt",
         history="results/training/per-environment/{env}/seed{seed}/history.csv",
     params:
-        **NETWORK_PARAMS,
+        **ALL_NETWORKS_PARAMS,
         environments=ENVIRONMENTS,
         train_environments=lambda wc: [wc.env],
         mode="per-environment",
@@ -68,14 +68,14 @@ rule adapt:
     the optimiser it was trained with; history generation 0 is its zero-shot start.
     Checkpoints beside its outputs; a rerun after a kill resumes from the checkpoint."""
     input:
-        model_files(),
+        ALL_NETWORK_FILES,
         **TRAINING_INPUT,
         generator=adaptation_start,
     output:
         generator="results/adaptation/{env}/seed{seed}/generator.pt",
         history="results/adaptation/{env}/seed{seed}/history.csv",
     params:
-        **NETWORK_PARAMS,
+        **ALL_NETWORKS_PARAMS,
         environments=ENVIRONMENTS,
         config=adaptation_config(),
         checkpoint="results/adaptation/{env}/seed{seed}/checkpoint.pt",
@@ -119,13 +119,13 @@ rule adaptation_summary:
 rule evaluate_generator:
     """Incidence on a fresh latent batch, training and held-out environments."""
     input:
-        model_files(),
+        ALL_NETWORK_FILES,
         **TRAINING_INPUT,
         generator="results/training/{run}/generator.pt",
     output:
         incidence="results/training/{run}/incidence.csv",
     params:
-        **NETWORK_PARAMS,
+        **ALL_NETWORKS_PARAMS,
         environments=ENVIRONMENTS,
         heldout=HELDOUT,
         config=training_config(),
@@ -147,12 +147,12 @@ rule benchmark_run:
     """One run of the stability benchmark: equal model-evaluation budget for every method,
     the centre scored every generation on a fixed batch so drops are real changes."""
     input:
-        model_files(),
+        ALL_NETWORK_FILES,
         **TRAINING_INPUT,
     output:
         history="results/benchmark/runs/{method}/seed{seed}/history.csv",
     params:
-        **NETWORK_PARAMS,
+        **ALL_NETWORKS_PARAMS,
         environments=ENVIRONMENTS,
         train_environments=TRAIN_ENVIRONMENTS,
         mode=config["training"]["mode"],

@@ -1,7 +1,7 @@
 rule perturbation_tests:
     """Perturb generated, ORACLE-valid and invalid models; do they return to steady state?"""
     input:
-        model_files(),
+        network_files,
         samples=steady_states,
         parameters="results/kinetic/parameters.csv",
         oracle="results/envs/{env}/oracle.csv",
@@ -33,15 +33,15 @@ rule perturbation_tests:
 rule bioreactor:
     """Batch culture to substrate exhaustion for an ensemble of generated models."""
     input:
-        model_files(),
-        samples=f"results/envs/{VALIDATION['bioreactor']['environment']}/steady_states.parquet",
+        environment_network_files(BIOREACTOR),
+        samples=f"results/envs/{BIOREACTOR}/steady_states.parquet",
         parameters="results/kinetic/parameters.csv",
         generator=VALIDATED_GENERATOR,
     output:
         time_courses="results/validation/bioreactor/time_courses.csv",
         summary="results/validation/bioreactor/summary.csv",
     params:
-        **NETWORK_PARAMS,
+        **BIOREACTOR_NETWORK_PARAMS,
         config=bioreactor_config(),
         seed=config["seed"],
     log:

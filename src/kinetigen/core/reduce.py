@@ -65,7 +65,7 @@ from cobra.exceptions import OptimizationError
 from cobra.flux_analysis import pfba
 
 from kinetigen.core.select import CoreDefinition, CoreError
-from kinetigen.network import apply_environment
+from kinetigen.network import REDUCED_FROM, apply_environment, default_solver
 
 # Reference fluxes and net coefficients at or below this (mmol/gDW/h) count as zero.
 FLUX_TOLERANCE = 1e-9
@@ -103,7 +103,8 @@ def _modules(model: cobra.Model, core: CoreDefinition) -> list[list[cobra.Reacti
     share non-core metabolites (union-find)."""
     core_reactions, core_metabolites = set(core.reactions), set(core.metabolites)
     outside = [
-        r for r in model.reactions
+        r
+        for r in model.reactions
         if r.id not in core_reactions and not _is_core_exchange(r, core_metabolites)
     ]
     parent = {r.id: r.id for r in outside}
@@ -255,7 +256,7 @@ def _module_reaction(
     high = min(limits[1], (1.0 + slack) * reference)
     route = ", ".join(stands_for[:4]) + (" ..." if len(stands_for) > 4 else "")
     if len(net) == 1:
-        (metabolite, value), = net.items()
+        ((metabolite, value),) = net.items()
         kind = SUPPLY if value > 0 else DRAIN
         identifier = f"core_{kind}_{metabolite}"
         verb = "makes" if value > 0 else "uses"
@@ -303,16 +304,14 @@ def reduced_model(
 ) -> cobra.Model:
     """The cobra model of the core with the given boundary reactions (see
     :func:`reduce_to_core`)."""
-    reduced = cobra.Model(f"{model.id}_core")
-    reduced.solver = model.solver.interface
+    with default_solver(model.solver.interface):
+        reduced = cobra.Model(f"{model.id}_core")
     reduced.compartments = dict(model.compartments)
     reduced.add_metabolites([model.metabolites.get_by_id(m).copy() for m in core.metabolites])
     reactions = []
     for reaction_id in core.reactions + tuple(b.id for b in boundary if b.kind == EXCHANGE):
         original = model.reactions.get_by_id(reaction_id)
-        copied = cobra.Reaction(
-            original.id, original.name, original.subsystem, *original.bounds
-        )
+        copied = cobra.Reaction(original.id, original.name, original.subsystem, *original.bounds)
         reactions.append((copied, {m.id: c for m, c in original.metabolites.items()}))
     for item in boundary:
         if item.kind == EXCHANGE:
@@ -327,6 +326,7 @@ def reduced_model(
             {reduced.metabolites.get_by_id(m): c for m, c in stoichiometry.items()}
         )
     reduced.objective = core.biomass_reaction
+    reduced.notes = {REDUCED_FROM: model.id}
     return reduced
 
 

@@ -159,9 +159,7 @@ def _check_ids(model: cobra.Model, core: CoreSettings, biomass: str) -> None:
     for key in ("add_reactions", "drop_reactions"):
         for reaction_id in getattr(core, key):
             if reaction_id not in model.reactions:
-                raise config_error(
-                    f"core.{key}", f"unknown reaction {reaction_id!r}", CoreError
-                )
+                raise config_error(f"core.{key}", f"unknown reaction {reaction_id!r}", CoreError)
             if key == "add_reactions" and (reaction_id in exchanges or reaction_id == biomass):
                 raise config_error(
                     "core.add_reactions",
@@ -196,8 +194,10 @@ def _within(model: cobra.Model, reactions: set[str], blocked: set[str]) -> list[
     reactions that stand for a single reaction."""
     metabolites = set(_metabolites_of(model, reactions))
     return [
-        r.id for r in model.reactions
-        if r.id not in reactions and r.id not in blocked
+        r.id
+        for r in model.reactions
+        if r.id not in reactions
+        and r.id not in blocked
         and all(m.id in metabolites for m in r.metabolites)
     ]
 
@@ -329,7 +329,8 @@ def _boundary_metabolites(
     found: dict[str, str] = {}
     for metabolite_id in metabolites:
         outside = sorted(
-            r.id for r in model.metabolites.get_by_id(metabolite_id).reactions
+            r.id
+            for r in model.metabolites.get_by_id(metabolite_id).reactions
             if r.id not in reactions
         )
         if not outside:

@@ -44,7 +44,7 @@ from kinetigen.kinetics import (
 from kinetigen.kinetics.parameters import measured_columns
 from kinetigen.kinetics.prior import generator_bounds
 from kinetigen.kinetics.settings import KineticsSettings, as_settings
-from kinetigen.network import load_network
+from kinetigen.network import Networks, load_networks, network_of
 from kinetigen.seeds import derive_seed
 from kinetigen.settings import TrainingSettings, WorkflowSettings
 
@@ -60,10 +60,11 @@ class NoAttainableSteadyStates(ValueError):
 
 @dataclass(frozen=True)
 class TrainingInputs:
-    """What training and evaluation read: the network, every environment's steady states and
+    """What training and evaluation read: the network (or each environment's, with a kinetic
+    core: :func:`kinetigen.network.load_networks`), every environment's steady states and
     attainability table (by environment name), and the shared Km parameter space."""
 
-    cobra_model: cobra.Model
+    cobra_model: cobra.Model | Networks
     samples: Mapping[str, pd.DataFrame]
     parameters: pd.DataFrame
     attainability: Mapping[str, pd.DataFrame]
@@ -71,7 +72,7 @@ class TrainingInputs:
     @classmethod
     def read(
         cls,
-        cobra_model: cobra.Model,
+        cobra_model: cobra.Model | Networks,
         environments: Sequence[str],
         samples: Sequence[str | os.PathLike],
         parameters: str | os.PathLike,
@@ -88,12 +89,13 @@ class TrainingInputs:
 
     @classmethod
     def from_rule(cls, job: Any) -> TrainingInputs:
-        """From a Snakemake job (a script's ``snakemake`` object): the network of params
-        ``model`` and ``solver``, params ``environments`` and the inputs ``samples``,
-        ``parameters`` and ``attainability`` (the workflow's ``TRAINING_INPUT``)."""
+        """From a Snakemake job (a script's ``snakemake`` object): the network(s) of params
+        ``model`` and ``solver`` (:func:`kinetigen.network.load_networks`), params
+        ``environments`` and the inputs ``samples``, ``parameters`` and ``attainability``
+        (the workflow's ``TRAINING_INPUT``)."""
         params, paths = job.params, job.input
         return cls.read(
-            load_network(params.model, solver=params.solver),
+            load_networks(params.model, solver=params.solver),
             params.environments,
             paths.samples,
             paths.parameters,
@@ -127,7 +129,9 @@ def kinetic_environments(
     environments = []
     for name, kept in pairs:
         if name not in built:
-            model = build_kinetic_model(inputs.cobra_model, samples[name], settings, name)
+            model = build_kinetic_model(
+                network_of(inputs.cobra_model, name), samples[name], settings, name
+            )
             jacobian = BatchedJacobian(
                 model,
                 device=settings.device,

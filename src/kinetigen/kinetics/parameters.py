@@ -22,6 +22,7 @@ import pandas as pd
 
 from kinetigen.kinetics.settings import KineticsSettings, as_settings
 from kinetigen.kinetics.structure import KineticModel, build_kinetic_model
+from kinetigen.network import Networks, network_of
 from kinetigen.schema import config_error
 from kinetigen.settings import WorkflowSettings
 
@@ -94,17 +95,25 @@ class ParameterSpace:
     def from_models(
         cls,
         models: Iterable[KineticModel],
-        cobra_model: cobra.Model,
+        cobra_models: cobra.Model | Iterable[cobra.Model],
         config: KineticsSettings | Mapping[str, Any],
     ) -> ParameterSpace:
-        """Union of the models' Km parameters in model order (reaction, then metabolite)."""
+        """Union of the models' Km parameters in network order (reaction, then metabolite).
+        ``cobra_models``: the network, or each environment's (a kinetic core's reduced
+        models), whose reactions and metabolites are ordered by first appearance."""
         settings = as_settings(config)
         parameters = {}
         for model in models:
             for parameter in model.parameters:
                 parameters.setdefault(parameter.name, parameter)
-        reaction_order = {r.id: i for i, r in enumerate(cobra_model.reactions)}
-        metabolite_order = {m.id: i for i, m in enumerate(cobra_model.metabolites)}
+        networks = [cobra_models] if isinstance(cobra_models, cobra.Model) else cobra_models
+        reaction_order: dict[str, int] = {}
+        metabolite_order: dict[str, int] = {}
+        for network in networks:
+            for reaction in network.reactions:
+                reaction_order.setdefault(reaction.id, len(reaction_order))
+            for metabolite in network.metabolites:
+                metabolite_order.setdefault(metabolite.id, len(metabolite_order))
         ordered = sorted(
             parameters.values(),
             key=lambda p: (reaction_order[p.reaction], metabolite_order[p.metabolite]),
@@ -166,7 +175,7 @@ def measured_columns(
 
 
 def kinetic_parameters(
-    cobra_model: cobra.Model,
+    cobra_model: cobra.Model | Networks,
     samples_by_environment: Mapping[str, pd.DataFrame],
     config: KineticsSettings | Mapping[str, Any],
 ) -> pd.DataFrame:
@@ -174,11 +183,15 @@ def kinetic_parameters(
 
     ``samples_by_environment`` maps environment name to its steady-state DataFrame; the
     structure is fixed per environment, so a few rows per environment are enough.
+    ``cobra_model``: the network, or each environment's (:func:`kinetigen.network.load_networks`).
     """
     if not samples_by_environment:
         raise ValueError("kinetic_parameters needs at least one environment")
+    networks = [network_of(cobra_model, name) for name in samples_by_environment]
     models = [
-        build_kinetic_model(cobra_model, samples, config, environment)
-        for environment, samples in samples_by_environment.items()
+        build_kinetic_model(network, samples, config, environment)
+        for network, (environment, samples) in zip(
+            networks, samples_by_environment.items(), strict=True
+        )
     ]
-    return ParameterSpace.from_models(models, cobra_model, config).frame
+    return ParameterSpace.from_models(models, networks, config).frame

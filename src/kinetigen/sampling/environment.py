@@ -49,6 +49,7 @@ from kinetigen.network import (
     check_environment,
     is_water_or_proton,
     load_network,
+    reduced_from,
 )
 from kinetigen.schema import check_value, config_error
 from kinetigen.settings import PhysiologySettings, WorkflowSettings
@@ -254,9 +255,13 @@ class ThermoEnvironment:
     ) -> ThermoEnvironment:
         """Environment ``name`` with the network loaded from ``model`` (a cobra model name or
         file, on ``solver``) and the reaction energies saved in ``energies_dir``."""
+        network = load_network(model, solver=solver)
+        energies = ReactionEnergies.load(Path(energies_dir))
+        if reduced_from(network):  # a kinetic core: the energies are its whole model's
+            energies = energies.of_reactions(r.id for r in network.reactions)
         return cls(
-            model=load_network(model, solver=solver),
-            energies=ReactionEnergies.load(Path(energies_dir)),
+            model=network,
+            energies=energies,
             physiology=physiology,
             environment=environment,
             name=name,

@@ -8,7 +8,7 @@ import os
 import re
 import warnings
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,14 @@ class ReactionEnergies:
     def mean(self, reaction_ids: list[str] | None = None) -> np.ndarray:
         ids = self.constrained if reaction_ids is None else reaction_ids
         return self.table.loc[ids, "dg0_mean_kJ"].to_numpy(float)
+
+    def of_reactions(self, reaction_ids: Iterable[str]) -> ReactionEnergies:
+        """The energies of those of ``reaction_ids`` the table holds (e.g. a kinetic core's
+        reactions among a genome-scale model's), with their rows of the uncertainty basis."""
+        kept = set(reaction_ids)
+        table = self.table[self.table.index.isin(kept)]
+        sqrt_cov = self.sqrt_cov[self.sqrt_cov.index.isin(kept)]
+        return ReactionEnergies(table=table, sqrt_cov=sqrt_cov, unmapped=dict(self.unmapped))
 
     def save(self, folder: str | os.PathLike) -> None:
         folder = Path(folder)
