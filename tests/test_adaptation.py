@@ -124,3 +124,18 @@ def test_adaptation_summary_by_hand():
     assert summary["from_scratch"]["measure"] == "training batch"
     with pytest.raises(ValueError, match="no incidence column"):
         adaptation_summary(adapted, scratch, "glc", 0.9)
+
+
+def test_summary_reads_lower_targets_beside_the_main_one():
+    adapted = _history([0.2, 0.6, 0.85, 0.88], [0, 100, 200, 300])
+    scratch = _history([0.1, 0.5, 0.82], [1000, 2000, 3000], first=1)
+    summary = adaptation_summary(adapted, scratch, "pyr", 0.9, also_at=[0.8, 0.5])
+    first, at_80, at_50 = summary["at_targets"]
+    # The main target first, as the top-level numbers: neither run reaches 0.9.
+    assert first == {
+        "target_incidence": 0.9, "adapted_evaluations": None,
+        "from_scratch_evaluations": None, "evaluations_ratio": None,
+    }  # fmt: skip
+    assert (at_80["adapted_evaluations"], at_80["from_scratch_evaluations"]) == (200, 3000)
+    assert math.isclose(at_80["evaluations_ratio"], 200 / 3000)
+    assert math.isclose(at_50["evaluations_ratio"], 100 / 2000)
