@@ -142,6 +142,7 @@ ADAPTATION_RUNS = expand(
     "results/adaptation/{env}/seed{seed}", env=ADAPTATION_ENVIRONMENTS, seed=ADAPTATION_SEEDS
 )
 ADAPTATION_SUMMARIES = [f"{run}/summary.json" for run in ADAPTATION_RUNS]
+ADAPTATION_TABLES = expand("results/adaptation/{env}/seeds.csv", env=ADAPTATION_ENVIRONMENTS)
 # The figures draw the adaptation runs when there are any (training curves, transfer
 # columns); without them their inputs and params stay as they were.
 ADAPTATION_FIGURE_INPUT = (

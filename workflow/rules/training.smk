@@ -117,6 +117,23 @@ rule adaptation_summary:
         "../../scripts/adaptation_summary.py"
 
 
+rule adaptation_table:
+    """Every seed's adaptation summary of one environment in one table, with the median over
+    seeds per target incidence (issue 12's measure)."""
+    input:
+        summaries=lambda wc: expand(
+            "results/adaptation/{env}/seed{seed}/summary.json", env=wc.env, seed=ADAPTATION_SEEDS
+        ),
+    output:
+        table="results/adaptation/{env}/seeds.csv",
+    log:
+        "results/logs/adaptation_table/{env}.log",
+    conda:
+        "../../envs/kinetigen.yaml"
+    script:
+        "../../scripts/adaptation_table.py"
+
+
 rule evaluate_generator:
     """Incidence on a fresh latent batch, training and held-out environments."""
     input:

@@ -208,3 +208,52 @@ def adaptation_summary(
             history, scratch_history, environment, [target, *also_at]
         ),
     }
+
+
+def _seed_row(summary: Mapping[str, Any], reading: Mapping[str, Any]) -> dict[str, Any]:
+    """One seed's row at one target of :func:`adaptation_seed_table`."""
+    budget = summary["from_scratch"]["model_evaluations"]
+    adapted, ratio = reading["adapted_evaluations"], reading["evaluations_ratio"]
+    bound = ratio
+    if reading["from_scratch_evaluations"] is None and adapted is not None:
+        bound = adapted / budget  # from scratch would have needed more than its budget
+    return {
+        "environment": summary["environment"],
+        "seed": str(summary["seed"]),
+        **reading,
+        "ratio_bound": bound,
+        "zero_shot_incidence": summary["zero_shot_incidence"],
+        "adapted_final_incidence": summary["final_incidence"],
+        "from_scratch_final_incidence": summary["from_scratch"]["final_incidence"],
+        "adapted_budget": summary["model_evaluations"],
+        "from_scratch_budget": budget,
+    }
+
+
+# Columns where a run that never reached the target counts as needing infinitely many.
+UNREACHED_IS_INFINITE = ("adapted_evaluations", "from_scratch_evaluations", "ratio_bound")
+
+
+def adaptation_seed_table(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One environment's adaptation summaries (one per seed) as a table: one row per seed and
+    target incidence, then per target a row ``seed = "median"`` (the issue's measure).
+
+    ``ratio_bound`` is the ratio where both runs reached the target and, where only the
+    adapted run did, adapted evaluations / the from-scratch run's whole budget: an upper
+    bound of the ratio. In the median row a run that never reached the target counts as
+    needing infinitely many evaluations (empty when that is the median), ``evaluations_ratio``
+    is left empty (``ratio_bound`` is the median to read), and ``adapted_reached`` and
+    ``from_scratch_reached`` count the seeds that reached it."""
+    table = pd.DataFrame(
+        [_seed_row(summary, reading) for summary in summaries for reading in summary["at_targets"]]
+    )
+    numbers = [c for c in table.columns if c not in ("environment", "seed", "target_incidence")]
+    table[numbers] = table[numbers].astype(float)
+    infinite = table.fillna(dict.fromkeys(UNREACHED_IS_INFINITE, math.inf))
+    groups = infinite.groupby(["environment", "target_incidence"], as_index=False, sort=False)
+    medians = groups[numbers].median().replace(math.inf, math.nan)
+    medians["evaluations_ratio"] = math.nan
+    counts = table.groupby(["environment", "target_incidence"], sort=False).count()
+    medians["adapted_reached"] = counts["adapted_evaluations"].to_numpy()
+    medians["from_scratch_reached"] = counts["from_scratch_evaluations"].to_numpy()
+    return pd.concat([table, medians.assign(seed="median")], ignore_index=True)
