@@ -43,6 +43,7 @@ rule all:
         expand("results/envs/{env}/sbml", env=ENVIRONMENTS),
         [f"{run}/incidence.csv" for run in TRAINING_RUNS],
         ADAPTATION_SUMMARIES,
+        ADAPTATION_TABLES,
         expand("results/validation/{env}/summary.json", env=ENVIRONMENTS),
         "results/validation/bioreactor/summary.csv",
         expand("results/figures/{name}.png", name=FIGURES),

@@ -12,6 +12,7 @@ summary = adaptation_summary(
     smk.wildcards.env,
     smk.params.target,
     run=smk.params.run,
+    also_at=smk.params.also_at,
 )
 write_json(summary, smk.output.summary)
 log.info("%s", summary)

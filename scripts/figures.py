@@ -5,4 +5,10 @@ from kinetigen.plots.make import make_figures
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(smk.log[0])
-make_figures(dict(smk.input.items()), dict(smk.output.items()), smk.params.validation)
+params = dict(smk.params.items())
+make_figures(
+    dict(smk.input.items()),
+    dict(smk.output.items()),
+    params["validation"],
+    params.get("adaptation_targets"),  # only when adaptation is configured
+)

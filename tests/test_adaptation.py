@@ -124,3 +124,41 @@ def test_adaptation_summary_by_hand():
     assert summary["from_scratch"]["measure"] == "training batch"
     with pytest.raises(ValueError, match="no incidence column"):
         adaptation_summary(adapted, scratch, "glc", 0.9)
+
+
+def test_summary_reads_lower_targets_beside_the_main_one():
+    adapted = _history([0.2, 0.6, 0.85, 0.88], [0, 100, 200, 300])
+    scratch = _history([0.1, 0.5, 0.82], [1000, 2000, 3000], first=1)
+    summary = adaptation_summary(adapted, scratch, "pyr", 0.9, also_at=[0.8, 0.5])
+    first, at_80, at_50 = summary["at_targets"]
+    # The main target first, as the top-level numbers: neither run reaches 0.9.
+    assert first == {
+        "target_incidence": 0.9, "adapted_evaluations": None,
+        "from_scratch_evaluations": None, "evaluations_ratio": None,
+    }  # fmt: skip
+    assert (at_80["adapted_evaluations"], at_80["from_scratch_evaluations"]) == (200, 3000)
+    assert math.isclose(at_80["evaluations_ratio"], 200 / 3000)
+    assert math.isclose(at_50["evaluations_ratio"], 100 / 2000)
+
+
+def test_seed_table_counts_unreached_runs_as_infinitely_slow():
+    from kinetigen.es.adaptation import adaptation_seed_table
+
+    scratch = _history([0.5, 0.82, 0.85], [1000, 2000, 3000], first=1)
+    summaries = [
+        adaptation_summary(
+            _history(curve, [0, 100, 200]), scratch, "pyr", 0.9, run={"seed": seed}, also_at=[0.8]
+        )
+        for seed, curve in enumerate(([0.2, 0.85, 0.95], [0.2, 0.9, 0.9], [0.1, 0.3, 0.5]))
+    ]
+    table = adaptation_seed_table(summaries)
+    assert list(table["seed"]) == ["0", "0", "1", "1", "2", "2", "median", "median"]
+    at_90 = table[(table["seed"] == "median") & (table["target_incidence"] == 0.9)].iloc[0]
+    # Seeds need 200, 100 and never: the median is 200, not the 150 of the two that did.
+    assert at_90["adapted_evaluations"] == 200 and at_90["adapted_reached"] == 2
+    # From scratch never reached 0.9 within 3000: the ratios are bounds, 200/3000 and 100/3000.
+    assert math.isnan(at_90["from_scratch_evaluations"]) and at_90["from_scratch_reached"] == 0
+    assert math.isclose(at_90["ratio_bound"], 200 / 3000)
+    at_80 = table[(table["seed"] == "median") & (table["target_incidence"] == 0.8)].iloc[0]
+    assert at_80["from_scratch_evaluations"] == 2000 and math.isclose(at_80["ratio_bound"], 0.05)
+    assert math.isnan(at_80["evaluations_ratio"])

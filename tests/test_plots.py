@@ -237,3 +237,70 @@ def test_fold_axis_is_labelled_when_it_spans_less_than_a_decade():
         labels = [label.get_text() for label in axis.get_yticklabels()]
         assert len(shown) >= 2 and all(labels)
         plt.close(figure)
+
+
+def _adaptation_results(root, inputs):
+    """Adaptation runs of env_b (generation 0: zero-shot) and a from-scratch run of env_b
+    with the same monitor column, as the workflow writes them with adaptation configured."""
+    column = "monitor_incidence:env_b"
+    scratch = root / "training" / "per-environment" / "env_b" / "seed0" / "history.csv"
+    pd.read_csv(scratch).assign(**{column: [0.05, 0.3, 0.85]}).to_csv(scratch, index=False)
+    adapted = {"histories": [], "incidence": []}
+    for seed in (0, 1):
+        folder = root / "adaptation" / "env_b" / f"seed{seed}"
+        folder.mkdir(parents=True)
+        pd.DataFrame(
+            {"generation": [0, 1, 2], "model_evaluations": [0, 50, 100], column: [0.2, 0.7, 0.9]}
+        ).to_csv(folder / "history.csv", index=False)
+        pd.DataFrame(
+            {"env": ["env_b", "env_b"], "split": "train", "steady_states": ["unseen", "training"],
+             "incidence": [0.9, 0.95]}
+        ).to_csv(folder / "incidence.csv", index=False)  # fmt: skip
+        adapted["histories"].append(str(folder / "history.csv"))
+        adapted["incidence"].append(str(folder / "incidence.csv"))
+    return dict(
+        inputs,
+        adaptation_histories=adapted["histories"],
+        adaptation_incidence=adapted["incidence"],
+    )
+
+
+def test_adaptation_adds_a_training_panel_and_transfer_columns(tmp_path):
+    from kinetigen.plots.make import adaptation_histories, transfer_table
+
+    inputs = _adaptation_results(tmp_path / "results", _tiny_results(tmp_path / "results"))
+    runs = adaptation_histories(inputs["histories"], inputs["adaptation_histories"])
+    assert list(runs) == ["env_b"]
+    assert [len(runs["env_b"][kind]) for kind in ("adapted", "from scratch")] == [2, 1]
+    transfer = transfer_table(
+        inputs["incidence"] + inputs["adaptation_incidence"], inputs["oracle_summaries"]
+    )
+    row = transfer[transfer["env"] == "env_b"].groupby("kind")["incidence"].mean()
+    assert row["adapted (env_b)"] == 0.9 and row["adapted (env_b), in-sample"] == 0.95
+    assert row["trnes (one for all)"] == 0.2 and row["ORACLE"] == 0.4  # zero-shot beside
+    assert set(transfer.loc[transfer["env"] == "env_b", "split"]) == {"heldout"}
+
+    import matplotlib.pyplot as plt
+
+    from kinetigen.plots.figures import plot_training_curves, plot_transfer_matrix
+    from kinetigen.plots.make import training_histories
+
+    figure = plot_training_curves(training_histories(inputs["histories"]), runs, [0.9, 0.8])
+    panel = figure.axes[1]
+    assert panel.get_xlabel() == "model evaluations (thousands of Jacobians)"
+    assert panel.get_ylabel() == "incidence on unseen steady states"
+    labels = [text.get_text() for text in panel.get_legend().get_texts()]
+    assert labels == [
+        "adapted: the one-for-all generator fine-tuned (n=2)",
+        "per-environment generator from scratch (n=1)",
+    ]
+    # Adapted median from the zero-shot start: 0.2 at 0 evaluations, 0.9 at 100 thousand.
+    x, y = panel.get_lines()[0].get_data()
+    assert (x[0], y[0], x[-1], y[-1]) == (0.0, 0.2, 0.1, 0.9)
+    plt.close(figure)
+    title = plot_transfer_matrix(transfer).axes[0].get_title()
+    assert "adapted = fine-tuned from it" in title
+    plt.close("all")
+    outputs = {name: str(tmp_path / "figures" / f"{name}.png") for name in FIGURES}
+    make_figures(inputs, outputs, {"tolerance": 0.01, "return_time_factor": 1.0}, [0.9])
+    assert (tmp_path / "figures" / "training.png").stat().st_size > 5000

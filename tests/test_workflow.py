@@ -112,16 +112,18 @@ ADAPTATION_OVERLAY = {"training": {"adaptation": {"environments": ["pyruvate_aer
 
 
 def test_adaptation_config_plans_the_adapt_jobs(workdir):
-    """Adapting to the held-out environment adds one adapt and one summary job per seed (the
-    from-scratch run it compares with is in the default plan already)."""
+    """Adapting to the held-out environment adds one adapt, one evaluation (for the figures)
+    and one summary job per seed (the from-scratch run it compares with is in the default
+    plan already)."""
     (workdir / "adapt.yaml").write_text(yaml.safe_dump(ADAPTATION_OVERLAY))
     plan = _planned(snakemake(workdir, "-n", "--quiet", "rules", "--configfile", "adapt.yaml"))
-    expected = dict(DEFAULT_PLAN, adapt=1, adaptation_summary=1, total=DEFAULT_PLAN["total"] + 2)
-    assert plan == expected
+    added = dict(adapt=1, evaluate_adapted=1, adaptation_summary=1, adaptation_table=1)
+    assert plan == dict(DEFAULT_PLAN, **added, total=DEFAULT_PLAN["total"] + 4)
     shutil.copytree(REPO / "config", workdir / "config")
     both = ["--configfile", "config/seeds.yaml", "adapt.yaml"]
     plan = _planned(snakemake(workdir, "-n", "--quiet", "rules", *both))
     assert plan["adapt"] == plan["adaptation_summary"] == plan["train_per_environment"] == 5
+    assert plan["evaluate_adapted"] == 5 and plan["adaptation_table"] == 1
     trained_on = {"environments": ["acetate_aerobic"]}
     out = _refused(workdir, lambda c: c["training"].update(adaptation=trained_on))
     assert "config key 'training.adaptation.environments': ['acetate_aerobic'] are not held" in out
@@ -483,7 +485,8 @@ def test_tiny_run_plans_and_writes_the_adaptation(tiny_run, tmp_path):
     # The from-scratch run gains the monitor columns (so its evaluation and the figures rerun),
     # and trains the same generator.
     reruns = ["train_per_environment", "evaluate_generator", "figures", "all"]
-    assert planned == dict.fromkeys([*reruns, "adapt", "adaptation_summary"], 1)
+    added = ["adapt", "evaluate_adapted", "adaptation_summary", "adaptation_table"]
+    assert planned == dict.fromkeys([*reruns, *added], 1)
     scratch = workdir / "results" / "training" / "per-environment" / "acetate_aerobic" / "seed0"
     before = flatten_parameters(load_generator(scratch / "generator.pt")[0])
     result = snakemake(workdir, "--cores", "2", timeout=900)
@@ -497,6 +500,8 @@ def test_tiny_run_plans_and_writes_the_adaptation(tiny_run, tmp_path):
     assert summary["zero_shot_incidence"] == history["monitor_incidence:acetate_aerobic"].iloc[0]
     assert summary["from_scratch"]["measure"] == "unseen steady states"
     assert {"evaluations_to_target", "evaluations_ratio", "final_incidence"} <= set(summary)
+    table = pd.read_csv(workdir / "results" / "adaptation" / "acetate_aerobic" / "seeds.csv")
+    assert table["seed"].astype(str).tolist() == ["0", "median"]
     assert (workdir / "results" / "logs" / "adapt" / "acetate_aerobic_seed0.log").exists()
     assert (workdir / "results" / "benchmarks" / "adapt" / "acetate_aerobic_seed0.tsv").exists()
 

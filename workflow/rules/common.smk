@@ -193,10 +193,25 @@ TRAINING_RUNS = expand(
 ADAPTATION = config["training"]["adaptation"]
 ADAPTATION_ENVIRONMENTS = [e for e in ADAPTATION["environments"] if e in ENVIRONMENTS]
 ADAPTATION_SEEDS = ADAPTATION["seeds"] or config["training"]["seeds"]
-ADAPTATION_SUMMARIES = expand(
-    "results/adaptation/{env}/seed{seed}/summary.json",
-    env=ADAPTATION_ENVIRONMENTS,
-    seed=ADAPTATION_SEEDS,
+ADAPTATION_RUNS = expand(
+    "results/adaptation/{env}/seed{seed}", env=ADAPTATION_ENVIRONMENTS, seed=ADAPTATION_SEEDS
+)
+ADAPTATION_SUMMARIES = [f"{run}/summary.json" for run in ADAPTATION_RUNS]
+ADAPTATION_TABLES = expand("results/adaptation/{env}/seeds.csv", env=ADAPTATION_ENVIRONMENTS)
+# The figures draw the adaptation runs when there are any (training curves, transfer
+# columns); without them their inputs and params stay as they were.
+ADAPTATION_FIGURE_INPUT = (
+    dict(
+        adaptation_histories=[f"{run}/history.csv" for run in ADAPTATION_RUNS],
+        adaptation_incidence=[f"{run}/incidence.csv" for run in ADAPTATION_RUNS],
+    )
+    if ADAPTATION_RUNS
+    else {}
+)
+ADAPTATION_FIGURE_PARAMS = (
+    dict(adaptation_targets=[ADAPTATION["target_incidence"], *ADAPTATION["also_at_incidence"]])
+    if ADAPTATION_RUNS
+    else {}
 )
 # The from-scratch runs of adapted environments get adaptation's monitor (unseen steady
 # states), so both sides are read alike; without adaptation their params stay as they were.
@@ -211,13 +226,18 @@ SCRATCH_MONITOR = (
 )
 
 
+# Adaptation keys that choose runs or only the summary reads: not in an adapt job's params.
+ADAPTATION_SUMMARY_ONLY = {"environments", "seeds", "from_method", "from_seed"}
+ADAPTATION_SUMMARY_ONLY |= {"target_incidence", "also_at_incidence"}
+
+
 def adaptation_config():
     """What adaptation reads: training's config with the adaptation settings that shape a
     run (not which environments and seeds, nor the target, which only the summary reads)."""
     adaptation = {
         key: value
         for key, value in ADAPTATION.items()
-        if key not in {"environments", "seeds", "target_incidence", "from_method", "from_seed"}
+        if key not in ADAPTATION_SUMMARY_ONLY
     }
     base = training_config()
     return dict(base, training=dict(base["training"], adaptation=adaptation))

@@ -13,6 +13,7 @@ rule figures:
         trajectories=expand("results/validation/{env}/trajectories.csv", env=ENVIRONMENTS),
         bioreactor="results/validation/bioreactor/time_courses.csv",
         bioreactor_summary="results/validation/bioreactor/summary.csv",
+        **ADAPTATION_FIGURE_INPUT,
     output:
         **{
             name: report(
@@ -26,6 +27,7 @@ rule figures:
         # Named in the perturbation figure's title.
         validation={key: VALIDATION[key] for key in ("tolerance", "return_time_factor")}
         | {"bioreactor_environment": VALIDATION["bioreactor"]["environment"]},
+        **ADAPTATION_FIGURE_PARAMS,
     log:
         "results/logs/figures.log",
     conda:

@@ -103,6 +103,7 @@ rule adaptation_summary:
         summary="results/adaptation/{env}/seed{seed}/summary.json",
     params:
         target=ADAPTATION["target_incidence"],
+        also_at=ADAPTATION["also_at_incidence"],
         run=lambda wc: dict(
             seed=int(wc.seed),
             from_method=ADAPTATION["from_method"],
@@ -114,6 +115,23 @@ rule adaptation_summary:
         "../../envs/kinetigen.yaml"
     script:
         "../../scripts/adaptation_summary.py"
+
+
+rule adaptation_table:
+    """Every seed's adaptation summary of one environment in one table, with the median over
+    seeds per target incidence (issue 12's measure)."""
+    input:
+        summaries=lambda wc: expand(
+            "results/adaptation/{env}/seed{seed}/summary.json", env=wc.env, seed=ADAPTATION_SEEDS
+        ),
+    output:
+        table="results/adaptation/{env}/seeds.csv",
+    log:
+        "results/logs/adaptation_table/{env}.log",
+    conda:
+        "../../envs/kinetigen.yaml"
+    script:
+        "../../scripts/adaptation_table.py"
 
 
 rule evaluate_generator:
@@ -141,6 +159,18 @@ rule evaluate_generator:
         "../../envs/kinetigen.yaml"
     script:
         "../../scripts/evaluate_generator.py"
+
+
+# An adapted generator's incidence, scored as a trained one's (the transfer figure's column).
+use rule evaluate_generator as evaluate_adapted with:
+    input:
+        model_files(),
+        **TRAINING_INPUT,
+        generator="results/adaptation/{run}/generator.pt",
+    output:
+        incidence="results/adaptation/{run}/incidence.csv",
+    log:
+        "results/logs/evaluate_adapted/{run}.log",
 
 
 rule benchmark_run:

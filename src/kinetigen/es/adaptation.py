@@ -17,7 +17,7 @@ import hashlib
 import logging
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -143,12 +143,43 @@ def _reading(history: pd.DataFrame, environment: str, target: float) -> dict[str
     raise ValueError(f"history has no incidence column of environment {environment!r}")
 
 
+def _ratio(adapted: int | None, scratch: int | None) -> float | None:
+    """Adapted / from-scratch evaluations, when both runs reached the target (and the
+    from-scratch run not at its start)."""
+    return adapted / scratch if adapted is not None and scratch else None
+
+
+def evaluations_to_targets(
+    history: pd.DataFrame,
+    scratch_history: pd.DataFrame,
+    environment: str,
+    targets: Sequence[float],
+) -> list[dict[str, Any]]:
+    """Per target incidence: the evaluations the adapted and the from-scratch run needed to
+    reach it (None: not within the run) and their ratio. A lower target than the one the
+    issue asks for makes the ratio measurable where the from-scratch run never reaches it."""
+    readings = []
+    for target in targets:
+        adapted = _reading(history, environment, target)["evaluations_to_target"]
+        scratch = _reading(scratch_history, environment, target)["evaluations_to_target"]
+        readings.append(
+            {
+                "target_incidence": float(target),
+                "adapted_evaluations": adapted,
+                "from_scratch_evaluations": scratch,
+                "evaluations_ratio": _ratio(adapted, scratch),
+            }
+        )
+    return readings
+
+
 def adaptation_summary(
     history: pd.DataFrame,
     scratch_history: pd.DataFrame,
     environment: str,
     target: float,
     run: Mapping[str, Any] | None = None,
+    also_at: Sequence[float] = (),
 ) -> dict[str, Any]:
     """An adaptation run beside the from-scratch per-environment run, side by side.
 
@@ -157,14 +188,14 @@ def adaptation_summary(
     was; None: never reached within the run); ``zero_shot_incidence``: generation 0, the
     starting generator. ``from_scratch`` holds the same numbers read from
     ``scratch_history``; ``evaluations_ratio`` is adapted / from scratch when both reached it
-    (the issue's test: at most 0.2). ``run``: extra fields to record (seed, method, ...)."""
+    (the issue's test: at most 0.2). ``run``: extra fields to record (seed, method, ...).
+    ``also_at``: further target incidences, read into ``at_targets`` (one entry per target,
+    ``target`` first; see :func:`evaluations_to_targets`)."""
     adapted = _reading(history, environment, target)
     scratch = _reading(scratch_history, environment, target)
     first = history[history["generation"] == 0]
     zero_shot = f"monitor_incidence:{environment}"
-    ratio = None
-    if adapted["evaluations_to_target"] is not None and scratch["evaluations_to_target"]:
-        ratio = adapted["evaluations_to_target"] / scratch["evaluations_to_target"]
+    ratio = _ratio(adapted["evaluations_to_target"], scratch["evaluations_to_target"])
     return {
         "environment": environment,
         **dict(run or {}),
@@ -173,4 +204,56 @@ def adaptation_summary(
         **adapted,
         "from_scratch": scratch,
         "evaluations_ratio": ratio,
+        "at_targets": evaluations_to_targets(
+            history, scratch_history, environment, [target, *also_at]
+        ),
     }
+
+
+def _seed_row(summary: Mapping[str, Any], reading: Mapping[str, Any]) -> dict[str, Any]:
+    """One seed's row at one target of :func:`adaptation_seed_table`."""
+    budget = summary["from_scratch"]["model_evaluations"]
+    adapted, ratio = reading["adapted_evaluations"], reading["evaluations_ratio"]
+    bound = ratio
+    if reading["from_scratch_evaluations"] is None and adapted is not None:
+        bound = adapted / budget  # from scratch would have needed more than its budget
+    return {
+        "environment": summary["environment"],
+        "seed": str(summary["seed"]),
+        **reading,
+        "ratio_bound": bound,
+        "zero_shot_incidence": summary["zero_shot_incidence"],
+        "adapted_final_incidence": summary["final_incidence"],
+        "from_scratch_final_incidence": summary["from_scratch"]["final_incidence"],
+        "adapted_budget": summary["model_evaluations"],
+        "from_scratch_budget": budget,
+    }
+
+
+# Columns where a run that never reached the target counts as needing infinitely many.
+UNREACHED_IS_INFINITE = ("adapted_evaluations", "from_scratch_evaluations", "ratio_bound")
+
+
+def adaptation_seed_table(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One environment's adaptation summaries (one per seed) as a table: one row per seed and
+    target incidence, then per target a row ``seed = "median"`` (the issue's measure).
+
+    ``ratio_bound`` is the ratio where both runs reached the target and, where only the
+    adapted run did, adapted evaluations / the from-scratch run's whole budget: an upper
+    bound of the ratio. In the median row a run that never reached the target counts as
+    needing infinitely many evaluations (empty when that is the median), ``evaluations_ratio``
+    is left empty (``ratio_bound`` is the median to read), and ``adapted_reached`` and
+    ``from_scratch_reached`` count the seeds that reached it."""
+    table = pd.DataFrame(
+        [_seed_row(summary, reading) for summary in summaries for reading in summary["at_targets"]]
+    )
+    numbers = [c for c in table.columns if c not in ("environment", "seed", "target_incidence")]
+    table[numbers] = table[numbers].astype(float)
+    infinite = table.fillna(dict.fromkeys(UNREACHED_IS_INFINITE, math.inf))
+    groups = infinite.groupby(["environment", "target_incidence"], as_index=False, sort=False)
+    medians = groups[numbers].median().replace(math.inf, math.nan)
+    medians["evaluations_ratio"] = math.nan
+    counts = table.groupby(["environment", "target_incidence"], sort=False).count()
+    medians["adapted_reached"] = counts["adapted_evaluations"].to_numpy()
+    medians["from_scratch_reached"] = counts["from_scratch_evaluations"].to_numpy()
+    return pd.concat([table, medians.assign(seed="median")], ignore_index=True)

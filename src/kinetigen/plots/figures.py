@@ -11,10 +11,43 @@ from matplotlib.patches import Patch
 from kinetigen.plots.common import COLOURS
 
 
-def plot_training_curves(histories: dict[str, list[pd.DataFrame]]) -> plt.Figure:
+def _plot_median_band(
+    axis: plt.Axes,
+    grids: list[np.ndarray],
+    curves: list[np.ndarray],
+    colour: str | None,
+    label: str,
+    from_first: bool = False,
+    **line: object,
+) -> None:
+    """Median of the runs' curves (each on its own x grid) on a common grid up to the
+    shortest run, with the interquartile range shaded when there are several. The grid
+    starts at 0, or with ``from_first`` at the runs' latest first point (not drawing a run
+    before its first record)."""
+    start = max(g[0] for g in grids) if from_first else 0
+    grid = np.linspace(start, min(g[-1] for g in grids), 100)
+    values = np.array([np.interp(grid, g, c) for g, c in zip(grids, curves, strict=True)])
+    axis.plot(grid, np.median(values, axis=0), color=colour, label=label, **line)
+    if len(curves) > 1:
+        low, high = np.percentile(values, [25, 75], axis=0)
+        axis.fill_between(grid, low, high, color=colour, alpha=0.25, linewidth=0)
+
+
+def plot_training_curves(
+    histories: dict[str, list[pd.DataFrame]],
+    adaptation: dict[str, dict[str, list[pd.DataFrame]]] | None = None,
+    adaptation_targets: list[float] | None = None,
+) -> plt.Figure:
     """Worst training environment's centre incidence vs model evaluations: median and IQR
-    over seeds, one line per method. ``histories`` maps a method to its runs' history tables."""
-    figure, axis = plt.subplots(figsize=(6.5, 4.0))
+    over seeds, one line per method. ``histories`` maps a method to its runs' history tables.
+    ``adaptation`` (environment -> {"adapted": runs, "from scratch": runs}) adds one panel
+    per adapted environment: its monitor incidence on unseen steady states, adapted beside
+    from scratch, with ``adaptation_targets`` drawn as dashed lines."""
+    adaptation = adaptation or {}
+    figure, axes = plt.subplots(
+        1, 1 + len(adaptation), figsize=(6.5 + 5.5 * len(adaptation), 4.0), squeeze=False
+    )
+    axis = axes[0, 0]
     for method, runs in histories.items():
         grids, curves = [], []
         for history in runs:
@@ -26,20 +59,51 @@ def plot_training_curves(histories: dict[str, list[pd.DataFrame]]) -> plt.Figure
             worst = history[[c for c in history.columns if c.startswith(prefix)]].min(axis=1)
             grids.append(history["model_evaluations"].to_numpy(float) / 1e6)
             curves.append(worst.to_numpy(float))
-        grid = np.linspace(0, min(g[-1] for g in grids), 100)
-        values = np.array([np.interp(grid, g, c) for g, c in zip(grids, curves, strict=True)])
-        colour = COLOURS.get(method)
-        median = np.median(values, axis=0)
-        axis.plot(grid, median, color=colour, label=f"{method} (n={len(runs)})")
-        if len(runs) > 1:
-            low, high = np.percentile(values, [25, 75], axis=0)
-            axis.fill_between(grid, low, high, color=colour, alpha=0.25, linewidth=0)
+        _plot_median_band(axis, grids, curves, COLOURS.get(method), f"{method} (n={len(runs)})")
     axis.set_xlabel("model evaluations (millions of Jacobians)")
     axis.set_ylabel("incidence in the worst training environment")
     axis.set_ylim(-0.02, 1.02)
     axis.set_title("Training: median and interquartile range over seeds")
     axis.legend(frameon=False, loc="lower right")
+    for axis, (env, kinds) in zip(axes[0, 1:], adaptation.items(), strict=True):
+        _plot_adaptation(axis, env, kinds, adaptation_targets or [])
+    if adaptation:
+        figure.tight_layout()
     return figure
+
+
+ADAPTATION_STYLES = {"adapted": {}, "from scratch": {"linestyle": "--"}}
+ADAPTATION_LABELS = {
+    "adapted": "adapted: the one-for-all generator fine-tuned",
+    "from scratch": "per-environment generator from scratch",
+}
+
+
+def _plot_adaptation(
+    axis: plt.Axes, env: str, kinds: dict[str, list[pd.DataFrame]], targets: list[float]
+) -> None:
+    """One adapted environment: monitor incidence (unseen steady states) of the adapted and
+    the from-scratch runs against model evaluations, median and IQR over seeds."""
+    column = f"monitor_incidence:{env}"
+    colours = {"adapted": COLOURS["trnes"], "from scratch": COLOURS["oracle"]}
+    for kind, runs in kinds.items():
+        runs = [run.dropna(subset=[column]) for run in runs if column in run.columns]
+        if not runs:
+            continue
+        grids = [run["model_evaluations"].to_numpy(float) / 1e3 for run in runs]
+        curves = [run[column].to_numpy(float) for run in runs]
+        label = f"{ADAPTATION_LABELS.get(kind, kind)} (n={len(runs)})"
+        _plot_median_band(
+            axis, grids, curves, colours.get(kind), label, True, **ADAPTATION_STYLES[kind]
+        )
+    for target in targets:
+        axis.axhline(target, color="black", linestyle=":", linewidth=0.8)
+    axis.set_xlabel("model evaluations (thousands of Jacobians)")
+    axis.set_ylabel("incidence on unseen steady states")
+    axis.set_ylim(-0.02, 1.02)
+    where = ", ".join(f"{t:g}" for t in targets)
+    axis.set_title(f"Adaptation to {env}" + (f" (dotted: targets {where})" if targets else ""))
+    axis.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.15))
 
 
 def _signed_log(values: np.ndarray) -> np.ndarray:
@@ -222,7 +286,14 @@ def plot_transfer_matrix(incidence: pd.DataFrame) -> plt.Figure:
         range(table.shape[0]), [f"{env} ({splits.get(env, '?')})" for env in table.index]
     )
     figure.colorbar(image, ax=axis, label="incidence (fraction of models valid)")
-    axis.set_title("Environment transfer: incidence per environment and generator")
+    title = "Environment transfer: incidence per environment and generator"
+    if any(str(kind).startswith("adapted (") for kind in table.columns):
+        # The held-out rows then read as the issue's comparison.
+        title += (
+            "\nheld-out rows: one for all = zero-shot, adapted = fine-tuned from it,"
+            " per-environment = from scratch (mean over seeds)"
+        )
+    axis.set_title(title)
     return figure
 
 

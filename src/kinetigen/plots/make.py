@@ -30,8 +30,12 @@ def _env_of(path: str) -> str:
 
 
 def _run_of(path: str) -> tuple[str, str]:
-    """results/training/{method}/seed{seed}/file or .../per-environment/{env}/seed{s}/file."""
+    """results/training/{method}/seed{seed}/file or .../per-environment/{env}/seed{s}/file
+    -> (method or "per-environment", seed folder or env); results/adaptation/{env}/seed{s}/file
+    -> ("adapted", env)."""
     parts = Path(path).parts
+    if "training" not in parts:
+        return "adapted", parts[parts.index("adaptation") + 1]
     index = parts.index("training")
     return parts[index + 1], parts[index + 2]
 
@@ -85,18 +89,27 @@ def make_figures(
     inputs: Mapping[str, Sequence[str] | str],
     outputs: Mapping[str, str],
     validation: Mapping[str, Any] | None = None,
+    adaptation_targets: Sequence[float] | None = None,
 ) -> None:
     """``inputs``: variability, histories, oracle, oracle_summaries, models, parameters,
     perturbation, trajectories (optional), incidence (lists of paths), bioreactor,
-    bioreactor_summary and km_space (paths). ``outputs``: PNG path per figure (thermo,
-    training, lambda_max, km, perturbation, transfer, bioreactor); PDFs go beside.
-    ``validation``: the run's ``tolerance`` and ``return_time_factor``, named in the
-    perturbation figure's title, and ``bioreactor_environment``, named in the bioreactor
-    figure's title."""
+    bioreactor_summary and km_space (paths); with adaptation (optional) also
+    adaptation_histories and adaptation_incidence, results/adaptation/{env}/seed{s}/ files.
+    ``outputs``: PNG path per figure (thermo, training, lambda_max, km, perturbation,
+    transfer, bioreactor); PDFs go beside. ``validation``: the run's ``tolerance`` and
+    ``return_time_factor``, named in the perturbation figure's title, and
+    ``bioreactor_environment``, named in the bioreactor figure's title.
+    ``adaptation_targets``: incidences marked in the adaptation panels."""
     validation = validation or {}
     variability = {_env_of(p): read_csv(p) for p in inputs["variability"]}
     save_figure(plot_dg_ranges(variability), outputs["thermo"])
-    save_figure(plot_training_curves(training_histories(inputs["histories"])), outputs["training"])
+    adaptation = adaptation_histories(inputs["histories"], inputs.get("adaptation_histories", []))
+    save_figure(
+        plot_training_curves(
+            training_histories(inputs["histories"]), adaptation, list(adaptation_targets or [])
+        ),
+        outputs["training"],
+    )
     save_figure(
         plot_lambda_distributions(*lambda_max_values(inputs["models"], inputs["oracle"])),
         outputs["lambda_max"],
@@ -119,7 +132,8 @@ def make_figures(
         ),
         outputs["perturbation"],
     )
-    transfer = transfer_table(inputs["incidence"], inputs["oracle_summaries"])
+    incidence = [*inputs["incidence"], *inputs.get("adaptation_incidence", [])]
+    transfer = transfer_table(incidence, inputs["oracle_summaries"])
     save_figure(plot_transfer_matrix(transfer), outputs["transfer"])
     courses = read_csv(inputs["bioreactor"])
     substrates = read_csv(inputs["bioreactor_summary"])["substrate"].dropna()
@@ -142,6 +156,22 @@ def training_histories(paths: Sequence[str]) -> dict[str, list[pd.DataFrame]]:
         if kind != "per-environment":
             histories.setdefault(kind, []).append(read_csv(path))
     return histories
+
+
+def adaptation_histories(
+    training_paths: Sequence[str], adapted_paths: Sequence[str]
+) -> dict[str, dict[str, list[pd.DataFrame]]]:
+    """Per adapted environment: the adaptation runs' histories and, beside them, those of the
+    per-environment runs trained there from scratch (among ``training_paths``)."""
+    runs: dict[str, dict[str, list[pd.DataFrame]]] = {}
+    for path in adapted_paths:
+        runs.setdefault(_run_of(path)[1], {"adapted": [], "from scratch": []})
+        runs[_run_of(path)[1]]["adapted"].append(read_csv(path))
+    for path in training_paths:
+        kind, env = _run_of(path)
+        if kind == "per-environment" and env in runs:
+            runs[env]["from scratch"].append(read_csv(path))
+    return runs
 
 
 def lambda_max_values(
@@ -179,9 +209,10 @@ def transfer_table(incidence_paths: Sequence[str], oracle_summaries: Sequence[st
         kind, detail = _run_of(path)
         table = read_csv(path)
         table = table[~table["env"].astype(str).str.startswith("all:")]
-        label = (
-            f"per-environment ({detail})" if kind == "per-environment" else f"{kind} (one for all)"
-        )
+        label = {
+            "per-environment": f"per-environment ({detail})",
+            "adapted": f"adapted ({detail})",
+        }.get(kind, f"{kind} (one for all)")
         # Unseen steady states are the numbers to read; in-sample ones stand beside, labelled.
         rows += [
             {

@@ -1,0 +1,104 @@
+"""What adaptation takes: fine-tuning runs at several search widths, read beside from scratch.
+
+Run in a finished adaptation run's folder (its config.yaml, the overlays, results/; only read):
+
+    python benchmarks/adaptation_sweep.py --out /tmp/adapt-sweep \
+        --configfile config/seeds.yaml config/adaptation.yaml \
+        --sigma0 0.01 0.05 0.1 --generations 200 --seeds 0
+
+Each (sigma0, seed) run is the adapt rule's (:func:`kinetigen.es.adaptation.adapt_generator`)
+with ``training.adaptation.sigma0`` and ``max_generations`` replaced, started from
+``results/training/<from_method>/seed<seed>/generator.pt``, on the first environment of
+``training.adaptation.environments``. Its history goes to ``<out>/sigma<sigma0>_seed<seed>.csv``
+and its reading beside the run's from-scratch history
+(``results/training/per-environment/<env>/seed<seed>/history.csv``, which must carry the
+monitor: run the adaptation target first) to ``<out>/sweep.csv``, one row per run and target
+(``--targets``, default 0.9 and 0.8), printed as a markdown table at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import logging
+from pathlib import Path
+
+import pandas as pd
+import torch
+import yaml
+from snakemake.utils import update_config
+
+from kinetigen.config import validate_config
+from kinetigen.es.adaptation import adapt_generator, evaluations_to_targets
+from kinetigen.es.kinetic import TrainingInputs
+from kinetigen.io import read_csv, write_csv
+from kinetigen.network import load_network
+
+
+def read_config(run: Path, overlays: list[str]) -> dict:
+    """config.yaml of ``run`` updated by each overlay in turn, as Snakemake merges them."""
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    for overlay in overlays:
+        update_config(config, yaml.safe_load((run / overlay).read_text()))
+    return config
+
+
+def read_inputs(config: dict, results: Path) -> TrainingInputs:
+    """The adapt rule's inputs, read from ``results``."""
+    environments = list(validate_config(copy.deepcopy(config))["environments"])
+    return TrainingInputs.read(
+        load_network(config["model"], solver=config["solver"]),
+        environments,
+        [results / "envs" / e / "steady_states.parquet" for e in environments],
+        results / "kinetic" / "parameters.csv",
+        [results / "envs" / e / "attainability.csv" for e in environments],
+    )
+
+
+def sweep_run(
+    config: dict, inputs: TrainingInputs, results: Path, sigma0: float, seed: int, generations: int
+) -> pd.DataFrame:
+    """One adaptation run's history at ``sigma0`` for ``generations`` generations."""
+    config = copy.deepcopy(config)
+    adaptation = config["training"]["adaptation"]
+    adaptation.update(sigma0=sigma0, max_generations=generations)
+    start = results / "training" / adaptation.get("from_method", "trnes") / f"seed{seed}"
+    settings = validate_config(config)
+    environment = settings["training"]["adaptation"]["environments"][0]
+    adapted = adapt_generator(inputs, settings, start / "generator.pt", environment, seed)
+    return adapted.result.history
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, default=Path("."))
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--configfile", nargs="*", default=[])
+    parser.add_argument("--sigma0", type=float, nargs="+", default=[0.01, 0.05, 0.1])
+    parser.add_argument("--generations", type=int, default=200)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--targets", type=float, nargs="+", default=[0.9, 0.8])
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    args.out.mkdir(parents=True, exist_ok=True)
+    config = read_config(args.run, args.configfile)
+    results = args.run / "results"
+    inputs = read_inputs(config, results)
+    environment = config["training"]["adaptation"]["environments"][0]
+    rows = []
+    for sigma0 in args.sigma0:
+        for seed in args.seeds:
+            history = sweep_run(config, inputs, results, sigma0, seed, args.generations)
+            write_csv(history, args.out / f"sigma{sigma0:g}_seed{seed}.csv")
+            scratch_path = results / "training" / "per-environment" / environment / f"seed{seed}"
+            scratch = read_csv(scratch_path / "history.csv")
+            for reading in evaluations_to_targets(history, scratch, environment, args.targets):
+                rows.append({"sigma0": sigma0, "seed": seed, **reading})
+            write_csv(pd.DataFrame(rows), args.out / "sweep.csv")  # each run as it ends
+            print(pd.DataFrame(rows).tail(len(args.targets)).to_string(index=False), flush=True)
+    print(pd.DataFrame(rows).to_markdown(index=False))
+
+
+if __name__ == "__main__":
+    main()
