@@ -55,7 +55,11 @@ def main() -> None:
 
         start = time.process_time()
         with torch.no_grad():
-            ln_km = generator.sample(args.models, conditions, torch.Generator().manual_seed(1))
+            ln_x = None
+            if generator.needs_concentrations:
+                ln_x = torch.as_tensor(space.ln_concentration(model, chosen.tolist()))
+            rng_torch = torch.Generator().manual_seed(1)
+            ln_km = generator.sample(args.models, conditions, rng_torch, ln_x)
             generated_valid = int((jacobian.lambda_max(ln_km, chosen) < threshold).sum())
         generator_seconds = time.process_time() - start
 

@@ -3,6 +3,7 @@
 Run in a finished run's folder (its config.yaml and results/; only read):
 
     python benchmarks/km_options.py --out /tmp/km-options --processes 2 [--generations 200]
+        [--options saturation saturation_05] [--seed 0]
 
 Each option is a config overlay (:data:`OPTIONS`) trained with the trust-region NES on the
 default training environments (their attainable training steady states), one seed
@@ -13,7 +14,8 @@ evaluation steady states (``kinetics.split``): incidence of ``--models`` fresh m
 valid ones, the fraction of saturations x/(x+Km) in [0.05, 0.95] against the ORACLE-valid
 models of the run's ORACLE table (uniform saturations, the same steady states); the fraction of
 Km within 5 % (of the ln range) of a bound of ``kinetics.km_bounds_M`` (and of the generator's
-own output bounds); and the median over parameters of the IQR of ln Km against ORACLE-valid's.
+own output interval, per steady state for ``generator.output_space: saturation``); and the
+median over parameters of the IQR of ln Km against ORACLE-valid's.
 Reference rows ``oracle_prior``: ORACLE drawing its Km from the prior (``kinetics.km_prior``)
 on the same steady states, scored the same way. Writes ``<out>/<option>.csv`` and
 ``<out>/km_options.csv`` (each option's file as soon as it is scored) and prints a
@@ -55,6 +57,17 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "prior_range+regulariser": {
         "kinetics": {"km_prior": PRIOR},
         "generator": {"output_range": "prior"},
+        "training": {"km_regulariser": REGULARISER},
+    },
+}
+# generator.output_space saturation: Km from saturations at the steady state (default range
+# [0.01, 0.99]; "saturation_05" the target's own [0.05, 0.95]).
+SATURATION = {"output_space": "saturation"}
+OPTIONS |= {
+    "saturation": {"generator": SATURATION},
+    "saturation_05": {"generator": {**SATURATION, "saturation_range": [0.05, 0.95]}},
+    "saturation+regulariser": {
+        "generator": SATURATION,
         "training": {"km_regulariser": REGULARISER},
     },
 }
@@ -156,9 +169,10 @@ def score_environment(
     saturation = model.saturation_from_ln_km(ln_km, drawn.positions[valid])
     row = {"env": env, "incidence_unseen": float(valid.mean()), "n_valid": int(valid.sum())}
     row |= compared(model, ln_km, saturation, oracle, (space.lower[index], space.upper[index]))
-    row["near_output_bounds"] = _near(
-        ln_km, generator.lower.numpy()[index], generator.upper.numpy()[index]
-    )
+    # The generator's own output interval per model (per steady state in saturation space).
+    ln_x = torch.as_tensor(space.ln_concentration(model, drawn.positions[valid].tolist()))
+    lower, upper = (bound.expand(ln_x.shape).numpy() for bound in generator.output_bounds(ln_x))
+    row["near_output_bounds"] = _near(ln_km, lower[:, index], upper[:, index])
     return row
 
 

@@ -424,3 +424,55 @@ def test_generator_output_range_from_the_prior_honours_measured_km(
     exact = ParameterSpace(table).with_measured(measured_config)
     np.testing.assert_array_equal(default.lower.numpy(), exact.lower)
     np.testing.assert_array_equal(default.upper.numpy(), exact.upper)
+
+
+def test_generator_in_saturation_space_honours_measured_km_and_its_saturations(
+    _textbook, measured_config, samples, tmp_path
+):
+    import torch
+
+    from kinetigen.es.kinetic import new_generator
+    from kinetigen.generator import load_generator, save_generator
+    from kinetigen.settings import WorkflowSettings
+    from kinetigen.validation.ensembles import generated_models
+
+    env = "glucose_aerobic"
+    table = kinetic_parameters(_textbook, samples, measured_config)
+    sections = {key: measured_config[key] for key in ("physiology", "biomass_reaction")}
+    generator_section = {"output_space": "saturation", "saturation_range": [0.05, 0.95]}
+    config = WorkflowSettings.from_section(
+        sections
+        | {
+            "kinetics": measured_config["kinetics"],
+            "generator": generator_section | {"output_init_scale": 5.0},
+        }
+    )
+    generator = new_generator(config, table, conditional=False, seed=0)
+    model = build_kinetic_model(_textbook, samples[env], measured_config, env)
+    space = ParameterSpace(table).with_measured(measured_config)
+
+    def draw(source):  # what validation and analysis read: all models, valid or not
+        return generated_models(
+            source, None, model, samples[env], space, [0, 1, 2, 3], 400, 5, False, 100, 400
+        )
+
+    drawn = draw(generator)
+    assert_honours_measured(model.parameter_names, drawn.ln_km)
+    index = space.index_of(model)
+    lower, upper = space.lower[index], space.upper[index]
+    assert (drawn.ln_km >= lower).all() and (drawn.ln_km <= upper).all()
+    # Where the saturation interval lies inside the Km bounds (and the Km is not measured),
+    # the saturations are in range.
+    ln_x = model.ln_concentration[drawn.positions][:, model.layout.param_metabolite]
+    inside = (ln_x + math.log(19) < upper) & (ln_x - math.log(19) > lower)
+    inside &= ~np.isin(
+        model.parameter_names, [f"km_{e['reaction']}_{e['metabolite']}" for e in MEASURED]
+    )
+    saturation = model.saturation_from_ln_km(drawn.ln_km, drawn.positions)
+    assert inside.mean() > 0.8
+    assert saturation[inside].min() >= 0.05 - 1e-9 and saturation[inside].max() <= 0.95 + 1e-9
+    # A saved generator draws the same Km.
+    save_generator(tmp_path / "generator.pt", generator)
+    again = draw(load_generator(tmp_path / "generator.pt")[0])
+    np.testing.assert_array_equal(again.ln_km, drawn.ln_km)
+    assert torch.equal(torch.as_tensor(again.lambda_max), torch.as_tensor(drawn.lambda_max))

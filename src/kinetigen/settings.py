@@ -512,7 +512,12 @@ class KineticsSectionSettings(SectionSettings):
 @section("generator")
 class GeneratorSettings(SectionSettings):
     """``generator``: the network (latent size, condition size and features, hidden widths,
-    conditioning, activation, output-layer scale)."""
+    conditioning, activation, output-layer scale) and what its output parametrises."""
+
+    def check(self) -> None:
+        low, high = self.saturation_range
+        if not low < high:
+            raise self.error("saturation_range", f"needs low < high, got [{low}, {high}]")
 
 
 @section("training.trnes")
@@ -679,7 +684,15 @@ class WorkflowSettings(SectionSettings):
     )
 
     def check(self) -> None:
-        """The options that read the Km prior need it (``kinetics.km_prior.kind``)."""
+        """The options that read the Km prior need it (``kinetics.km_prior.kind``); Km in
+        saturation space depend on the steady state, so they cannot be shared by environments."""
+        if self.generator.output_space == "saturation" and self.training.mode == "shared":
+            raise config_error(
+                "generator.output_space",
+                "'saturation' needs training.mode conditional (shared Km sets are one per "
+                "enzyme for every environment, saturations are per steady state)",
+                self.ERROR,
+            )
         if self.kinetics.km_prior.enabled:
             return
         if self.generator.output_range == "prior":

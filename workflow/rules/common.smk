@@ -162,6 +162,8 @@ def training_config():
     generator = dict(config["generator"])
     if generator["output_range"] == "km_bounds":
         del generator["output_range"], generator["output_range_sd"]
+    if generator["output_space"] == "ln_km":
+        del generator["output_space"], generator["saturation_range"]
     if config["training"]["km_regulariser"]["weight"] == 0:
         not_read.add("km_regulariser")
     return dict(

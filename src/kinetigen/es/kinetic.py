@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import cobra
-import numpy as np
 import pandas as pd
 import torch
 
@@ -150,7 +149,7 @@ def kinetic_environments(
                     None if encoder is None else encoder.transform_tensor(samples[name].iloc[kept])
                 ),
                 positions=torch.as_tensor(kept, dtype=torch.long),
-                ln_concentration=parameter_concentrations(model, space, kept),
+                ln_concentration=torch.as_tensor(space.ln_concentration(model, kept)),
             )
         )
         log.info(
@@ -161,17 +160,6 @@ def kinetic_environments(
             float(pd.Series(model.threshold[kept]).median()),
         )
     return environments
-
-
-def parameter_concentrations(
-    model: KineticModel, space: ParameterSpace, positions: Sequence[int]
-) -> torch.Tensor:
-    """[S, P] ln concentration (ln mol/L) of each shared Km parameter's metabolite at steady
-    states ``positions`` of ``model``; NaN for the parameters ``model`` lacks."""
-    ln_x = np.full((len(positions), len(space)), np.nan)
-    own = model.ln_concentration[np.asarray(positions, dtype=int)]
-    ln_x[:, space.index_of(model)] = own[:, model.layout.param_metabolite]
-    return torch.as_tensor(ln_x, dtype=torch.float64)
 
 
 @dataclass
@@ -224,8 +212,9 @@ def new_generator(
     config: WorkflowSettings, parameters: pd.DataFrame, conditional: bool, seed: int
 ) -> Generator:
     """A freshly initialised generator over the shared Km space (``generator`` section);
-    measured Km (``kinetics.measured_km``) bound it exactly as configured, and
-    ``generator.output_range: prior`` maps the others into the Km prior's central interval."""
+    measured Km (``kinetics.measured_km``) bound it exactly as configured,
+    ``generator.output_range: prior`` maps the others into the Km prior's central interval and
+    ``generator.output_space: saturation`` generates saturations at the model's steady state."""
     gen_config = config.generator
     space = ParameterSpace(parameters).with_measured(config)
     lower, upper = space.lower, space.upper
@@ -248,6 +237,8 @@ def new_generator(
         activation=gen_config.activation,
         seed=derive_seed(seed, "generator-init"),
         output_init_scale=gen_config.output_init_scale,
+        output_space=gen_config.output_space,
+        saturation_range=tuple(gen_config.saturation_range),
     )
 
 
@@ -289,6 +280,8 @@ def run_key(
     generator = config.generator.as_dict()
     if generator["output_range"] == "km_bounds":  # the default: the key as before
         del generator["output_range"], generator["output_range_sd"]
+    if generator["output_space"] == "ln_km":  # the default: the key as before
+        del generator["output_space"], generator["saturation_range"]
     key = {
         "method": method,
         "seed": seed,

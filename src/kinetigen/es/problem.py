@@ -273,12 +273,7 @@ class GeneratorProblem:
         self.tie_scale = float(tie_scale)
         self.max_models_per_call = int(max_models_per_call)
         self.regulariser = regulariser
-        if regulariser is not None and regulariser.kind == "saturation":
-            for env in environments:
-                if env.ln_concentration is None:
-                    raise ValueError(
-                        f"environment {env.name!r}: the saturation penalty needs ln_concentration"
-                    )
+        check_concentrations(generator, self.environments, mode, regulariser)
         self.dtype = generator.lower.dtype
 
     def subset(self, indices: Sequence[int]) -> GeneratorProblem:
@@ -394,15 +389,19 @@ class GeneratorProblem:
         penalties into ``penalty[part]`` ([pop, E, B])."""
         pop, n_models = members.shape[0], batch.n_models
         out = torch.empty(pop, len(self.environments), n_models, dtype=torch.float64)
+        generator = self.generator
         shared_ln_km = None
-        if self.mode != "conditional":
-            shared_ln_km = forward_population(self.generator, members, batch.z)
+        if self.mode != "conditional" and not generator.needs_concentrations:
+            shared_ln_km = forward_population(generator, members, batch.z)
         for index, (env, idx) in enumerate(
             zip(self.environments, batch.steady_state_idx, strict=True)
         ):
             if shared_ln_km is None:
-                conditions = env.conditions[idx].to(self.dtype)
-                ln_km = forward_population(self.generator, members, batch.z, conditions)
+                conditions = None
+                if generator.condition_dim > 0:
+                    conditions = env.conditions[idx].to(self.dtype)
+                ln_x = env.ln_concentration[idx] if generator.needs_concentrations else None
+                ln_km = forward_population(generator, members, batch.z, conditions, ln_x)
             else:
                 ln_km = shared_ln_km
             flat_km = ln_km.reshape(pop * n_models, -1)
@@ -414,6 +413,30 @@ class GeneratorProblem:
                     ln_x = torch.zeros(ln_km.shape[1:], dtype=torch.float64)
                 penalty[part, index] = self.regulariser.model_penalty(ln_km, ln_x)
         return out
+
+
+def check_concentrations(
+    generator: Generator,
+    environments: Sequence[Environment],
+    mode: str,
+    regulariser: KmRegulariser | None,
+) -> None:
+    """The saturation penalty and a generator in saturation space read every environment's
+    ``ln_concentration``; saturation space makes Km per steady state, not shared."""
+    if generator.needs_concentrations and mode == "shared":
+        raise config_error(
+            "generator.output_space", "'saturation' needs training.mode conditional, not shared"
+        )
+    readers = []
+    if regulariser is not None and regulariser.kind == "saturation":
+        readers.append("the saturation penalty")
+    if generator.needs_concentrations:
+        readers.append("generator.output_space 'saturation'")
+    for env in environments:
+        if readers and env.ln_concentration is None:
+            raise ValueError(
+                f"environment {env.name!r}: {' and '.join(readers)} needs ln_concentration"
+            )
 
 
 def balanced_indices(n_steady_states: int, n_models: int, rng: torch.Generator) -> Tensor:

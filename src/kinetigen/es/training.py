@@ -148,6 +148,23 @@ def train(
     )
 
 
+def _lambda_max_in_parts(
+    generator: Generator, members: Tensor, env: Environment, z: Tensor, idx: Tensor, size: int
+) -> Tensor:
+    """lambda_max [n] of one member's models (latent ``z``, local steady states ``idx``) in
+    parts of at most ``size`` models."""
+    lambda_max = torch.empty(len(idx), dtype=torch.float64)
+    for start in range(0, len(idx), size):
+        part = slice(start, start + size)
+        conditions = None
+        if generator.condition_dim > 0:
+            conditions = env.conditions[idx[part]].to(generator.lower.dtype)
+        ln_x = env.ln_concentration[idx[part]] if generator.needs_concentrations else None
+        ln_km = forward_population(generator, members, z[part], conditions, ln_x)[0]
+        lambda_max[part] = env.evaluate_lambda_max(ln_km, idx[part])
+    return lambda_max
+
+
 @torch.no_grad()
 def evaluate_generator(
     generator: Generator,
@@ -187,14 +204,7 @@ def evaluate_generator(
         z = shared_z
         if z is None:
             z = torch.randn(n_models, generator.latent_dim, generator=rng, dtype=dtype)
-        lambda_max = torch.empty(n_models, dtype=torch.float64)
-        for start in range(0, n_models, max_models_per_call):
-            part = slice(start, start + max_models_per_call)
-            conditions = (
-                None if generator.condition_dim == 0 else env.conditions[idx[part]].to(dtype)
-            )
-            ln_km = forward_population(generator, members, z[part], conditions)[0]
-            lambda_max[part] = env.evaluate_lambda_max(ln_km, idx[part])
+        lambda_max = _lambda_max_in_parts(generator, members, env, z, idx, max_models_per_call)
         cpu_seconds = time.process_time() - started
         valid = lambda_max < env.thresholds[idx]
         valid_by_env[env.name] = valid

@@ -1,7 +1,11 @@
 """The generator: an MLP from latent noise (and a steady-state condition) to bounded ln Km.
 
 The output is ``lo + (hi - lo) * (1 + tanh(h)) / 2`` per parameter, so every generated value
-lies inside its own configured bounds whatever the weights are. There is deliberately no
+lies inside its own configured bounds whatever the weights are. In ``output_space
+"saturation"`` the interval is the model's own steady state's: ln Km = ln x - logit(s) with x
+the concentration of the parameter's metabolite and the saturation s = x / (x + Km) within
+``saturation_range``, i.e. ``[lo, hi] = [ln x - logit(s_high), ln x - logit(s_low)]`` clamped
+into the Km bounds (so a measured Km keeps its value or range). There is deliberately no
 batch-wide rescaling (RENAISSANCE min-max rescales every batch onto [-25, 3], which makes each
 batch touch both bounds and couples the models of one batch).
 
@@ -21,6 +25,8 @@ from torch import Tensor, nn
 from torch.func import functional_call, vmap
 
 from kinetigen.schema import check_value, config_error
+
+OUTPUT_SPACES = ("ln_km", "saturation")
 
 ACTIVATIONS = {
     "tanh": nn.Tanh,
@@ -59,6 +65,12 @@ class Generator(nn.Module):
         with ln Km near the middle of the bounds, where tanh is not saturated.
     dtype
         Parameter dtype; float64 by default to match the Jacobian evaluation.
+    output_space
+        ``"ln_km"``: the output is mapped into ``[lower, upper]``. ``"saturation"``: into the
+        ln Km whose saturations at the model's steady state lie in ``saturation_range``
+        (within ``[lower, upper]``); the forward pass then needs ln x (module docstring).
+    saturation_range
+        ``(s_low, s_high)`` with ``0 < s_low < s_high < 1`` (``output_space "saturation"``).
     """
 
     def __init__(
@@ -73,6 +85,8 @@ class Generator(nn.Module):
         seed: int = 0,
         output_init_scale: float = 1.0,
         dtype: torch.dtype = torch.float64,
+        output_space: str = "ln_km",
+        saturation_range: Sequence[float] = (0.01, 0.99),
     ) -> None:
         super().__init__()
         lower = torch.as_tensor(lower, dtype=dtype).flatten()
@@ -98,6 +112,9 @@ class Generator(nn.Module):
             )
         hidden = [int(width) for width in hidden]
         check_value("generator.hidden", hidden)
+        check_value("generator.output_space", output_space)
+        self.saturation_range = saturation_interval(saturation_range)
+        self.output_space = output_space
 
         self.n_params = int(lower.numel())
         self.latent_dim = int(latent_dim)
@@ -152,6 +169,8 @@ class Generator(nn.Module):
             "seed": self.seed,
             "output_init_scale": self.output_init_scale,
             "dtype": str(self.lower.dtype).removeprefix("torch."),
+            "output_space": self.output_space,
+            "saturation_range": list(self.saturation_range),
         }
 
     @classmethod
@@ -166,8 +185,15 @@ class Generator(nn.Module):
         """Length D of the flat weight vector that evolution strategies search over."""
         return sum(p.numel() for p in self.parameters())
 
-    def forward(self, z: Tensor, c: Tensor | None = None) -> Tensor:
-        """ln Km [B, P] for latent z [B, L] and condition c [B, C] (None if unconditional)."""
+    @property
+    def needs_concentrations(self) -> bool:
+        """Whether the forward pass reads ln x (``output_space "saturation"``)."""
+        return self.output_space == "saturation"
+
+    def forward(self, z: Tensor, c: Tensor | None = None, ln_x: Tensor | None = None) -> Tensor:
+        """ln Km [B, P] for latent z [B, L], condition c [B, C] (None if unconditional) and,
+        in ``output_space "saturation"``, ln x [B, P] (ln mol/L of each parameter's
+        metabolite at the model's steady state; NaN where the model lacks the parameter)."""
         if z.shape[-1] != self.latent_dim:
             raise ValueError(
                 f"latent z has width {z.shape[-1]}, generator expects {self.latent_dim}"
@@ -187,11 +213,33 @@ class Generator(nn.Module):
             if self.film:
                 gamma, beta = self.film[index](c).chunk(2, dim=-1)
                 hidden = hidden * (1.0 + gamma) + beta
+        lower, upper = self.output_bounds(ln_x)
         squashed = torch.tanh(self.output(hidden))
-        half_width = 0.5 * (self.upper - self.lower)
-        ln_km = self.lower + half_width * (1.0 + squashed)
+        ln_km = lower + 0.5 * (upper - lower) * (1.0 + squashed)
         # Rounding in lower + width can overshoot a bound by one ulp; clamp keeps it closed.
-        return torch.clamp(ln_km, min=self.lower, max=self.upper)
+        return torch.clamp(ln_km, min=lower, max=upper)
+
+    def output_bounds(self, ln_x: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """The interval each output is mapped into: ``(lower, upper)`` [P] in ``"ln_km"``
+        space, [B, P] from ln x [B, P] in ``"saturation"`` space (where ln x is NaN, the
+        model lacks the parameter and its value is unused: the Km bounds)."""
+        if not self.needs_concentrations:
+            return self.lower, self.upper
+        if ln_x is None:
+            raise ValueError(
+                "generator.output_space 'saturation' needs ln x (the steady state's ln "
+                "concentrations of the parameters' metabolites)"
+            )
+        if ln_x.shape[-1] != self.n_params:
+            raise ValueError(f"ln x has width {ln_x.shape[-1]}, generator has {self.n_params}")
+        s_low, s_high = self.saturation_range
+        # ln(Km / x) = -logit(s): the highest saturation gives the smallest Km.
+        low = ln_x - math.log(s_high / (1.0 - s_high))
+        high = ln_x - math.log(s_low / (1.0 - s_low))
+        present = torch.isfinite(ln_x)
+        low = torch.where(present, torch.clamp(low, min=self.lower, max=self.upper), self.lower)
+        high = torch.where(present, torch.clamp(high, min=self.lower, max=self.upper), self.upper)
+        return low, high
 
     @torch.no_grad()
     def sample(
@@ -199,10 +247,22 @@ class Generator(nn.Module):
         n_models: int,
         conditions: Tensor | None = None,
         generator: torch.Generator | None = None,
+        ln_x: Tensor | None = None,
     ) -> Tensor:
-        """Draw ``n_models`` ln Km sets [n, P] with z ~ N(0, I); ``conditions`` is [n, C]."""
+        """Draw ``n_models`` ln Km sets [n, P] with z ~ N(0, I); ``conditions`` is [n, C],
+        ``ln_x`` [n, P] (``output_space "saturation"``, see :meth:`forward`)."""
         z = torch.randn(n_models, self.latent_dim, generator=generator, dtype=self.lower.dtype)
-        return self(z, conditions)
+        return self(z, conditions, ln_x)
+
+
+def saturation_interval(saturation_range: Sequence[float]) -> tuple[float, float]:
+    """``(s_low, s_high)`` checked: ``0 < s_low < s_high < 1``."""
+    low, high = (float(value) for value in saturation_range)
+    if not 0.0 < low < high < 1.0:
+        raise config_error(
+            "generator.saturation_range", f"needs 0 < low < high < 1, got [{low}, {high}]"
+        )
+    return low, high
 
 
 def parameter_shapes(module: nn.Module) -> list[tuple[str, torch.Size]]:
@@ -240,11 +300,16 @@ def load_flat_parameters(module: nn.Module, flat: Tensor) -> None:
 
 
 def forward_population(
-    generator: Generator, weights: Tensor, z: Tensor, c: Tensor | None = None
+    generator: Generator,
+    weights: Tensor,
+    z: Tensor,
+    c: Tensor | None = None,
+    ln_x: Tensor | None = None,
 ) -> Tensor:
     """Evaluate a population of flat weight vectors [pop, D] on one batch: -> [pop, B, P].
 
-    All members see the same z [B, L] and c [B, C] (common random numbers). One vmapped
+    All members see the same z [B, L], c [B, C] and ln x [B, P] (``output_space
+    "saturation"``; common random numbers). One vmapped
     ``functional_call``: the per-layer matrix products become batched products over members.
     """
     if weights.ndim != 2:
@@ -253,7 +318,7 @@ def forward_population(
     buffers = dict(generator.named_buffers())
 
     def one_member(member_params: dict[str, Tensor]) -> Tensor:
-        return functional_call(generator, {**member_params, **buffers}, (z, c))
+        return functional_call(generator, {**member_params, **buffers}, (z, c, ln_x))
 
     with torch.no_grad():
         return vmap(one_member)(params)

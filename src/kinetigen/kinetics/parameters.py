@@ -91,6 +91,14 @@ class ParameterSpace:
             )
         return np.array([position[name] for name in model.parameter_names], dtype=int)
 
+    def ln_concentration(self, model: KineticModel, positions: Sequence[int]) -> np.ndarray:
+        """[S, P] ln concentration (ln mol/L) of each shared parameter's metabolite at
+        ``model``'s steady states ``positions``; NaN for the parameters ``model`` lacks."""
+        ln_x = np.full((len(positions), len(self)), np.nan)
+        own = model.ln_concentration[np.asarray(positions, dtype=int)]
+        ln_x[:, self.index_of(model)] = own[:, model.layout.param_metabolite]
+        return ln_x
+
     @classmethod
     def from_models(
         cls,

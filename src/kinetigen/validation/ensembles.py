@@ -98,8 +98,11 @@ def generated_models(
         chosen = torch.as_tensor(positions)[
             torch.arange(drawn, drawn + batch_size) % len(positions)
         ]
+        ln_x = None
+        if generator.needs_concentrations:
+            ln_x = torch.as_tensor(space.ln_concentration(model, chosen.tolist()))
         ln_km = generator.sample(
-            batch_size, None if conditions is None else conditions[chosen], generator=rng
+            batch_size, None if conditions is None else conditions[chosen], rng, ln_x
         )
         lambda_max = jacobian.lambda_max(ln_km, chosen).cpu().numpy()
         keep = (
