@@ -47,10 +47,10 @@ def network_files(wildcards):
     return environment_network_files(wildcards.env)
 
 
-# Every rule that builds on the network gets these as params, so editing them reruns it:
-# WHOLE_MODEL_PARAMS the configured model (the energies, the core's reduction),
-# NETWORK_PARAMS the network of the rule's environment, ALL_NETWORKS_PARAMS those of every
-# environment (one model spec, or environment -> reduced model with a core:
+# Every network-reading rule gets these as params, so that editing them reruns it.
+# WHOLE_MODEL_PARAMS: the configured model (the energies, the core's reduction).
+# NETWORK_PARAMS: the network of the job's environment. ALL_NETWORKS_PARAMS: those of every
+# environment (one model spec, or environment -> reduced model with a core;
 # kinetigen.network.load_networks).
 WHOLE_MODEL_PARAMS = dict(
     model=config["model"],
