@@ -3,7 +3,7 @@
 Run in a finished run's folder (its config.yaml and results/; only read):
 
     python benchmarks/km_options.py --out /tmp/km-options --processes 2 [--generations 200]
-        [--options saturation saturation_05] [--seed 0]
+        [--options ln_km saturation_05] [--seed 0]
 
 Each option is a config overlay (:data:`OPTIONS`) trained with the trust-region NES on the
 default training environments (their attainable training steady states), one seed
@@ -49,27 +49,30 @@ from kinetigen.validation.ensembles import generated_models, oracle_models
 
 PRIOR = {"kind": "lognormal", "median_M": 1.0e-4, "log10_sd": 1.0}
 REGULARISER = {"weight": 0.5, "kind": "saturation"}
+# The options before issue 13's default: ln Km mapped into the bounds (``ln_km``), with a
+# saturation regulariser or the prior's output range.
+LN_KM = {"output_space": "ln_km"}
 OPTIONS: dict[str, dict[str, Any]] = {
-    "default": {},
-    "regulariser": {"training": {"km_regulariser": REGULARISER}},
-    "prior_range": {"kinetics": {"km_prior": PRIOR}, "generator": {"output_range": "prior"}},
-    "regulariser_w2": {"training": {"km_regulariser": {**REGULARISER, "weight": 2.0}}},
+    "default": {},  # generator.output_space saturation, saturation_range [0.02, 0.98]
+    "ln_km": {"generator": LN_KM},
+    "regulariser": {"generator": LN_KM, "training": {"km_regulariser": REGULARISER}},
+    "prior_range": {
+        "kinetics": {"km_prior": PRIOR},
+        "generator": {**LN_KM, "output_range": "prior"},
+    },
+    "regulariser_w2": {
+        "generator": LN_KM,
+        "training": {"km_regulariser": {**REGULARISER, "weight": 2.0}},
+    },
     "prior_range+regulariser": {
         "kinetics": {"km_prior": PRIOR},
-        "generator": {"output_range": "prior"},
+        "generator": {**LN_KM, "output_range": "prior"},
         "training": {"km_regulariser": REGULARISER},
     },
-}
-# generator.output_space saturation: Km from saturations at the steady state (default range
-# [0.01, 0.99]; "saturation_05" the target's own [0.05, 0.95]).
-SATURATION = {"output_space": "saturation"}
-OPTIONS |= {
-    "saturation": {"generator": SATURATION},
-    "saturation_05": {"generator": {**SATURATION, "saturation_range": [0.05, 0.95]}},
-    "saturation+regulariser": {
-        "generator": SATURATION,
-        "training": {"km_regulariser": REGULARISER},
-    },
+    # Saturation space at other widths (the default is [0.02, 0.98]).
+    "saturation_01": {"generator": {"saturation_range": [0.01, 0.99]}},
+    "saturation_05": {"generator": {"saturation_range": [0.05, 0.95]}},
+    "saturation+regulariser": {"training": {"km_regulariser": REGULARISER}},
 }
 SATURATION_RANGE = (0.05, 0.95)
 NEAR_BOUND = 0.05  # of the ln range

@@ -689,8 +689,9 @@ class WorkflowSettings(SectionSettings):
         if self.generator.output_space == "saturation" and self.training.mode == "shared":
             raise config_error(
                 "generator.output_space",
-                "'saturation' needs training.mode conditional (shared Km sets are one per "
-                "enzyme for every environment, saturations are per steady state)",
+                "'saturation' (the default) needs training.mode conditional (shared Km sets "
+                "are one per enzyme for every environment, saturations are per steady state); "
+                "set generator.output_space: ln_km for training.mode shared",
                 self.ERROR,
             )
         if self.kinetics.km_prior.enabled:

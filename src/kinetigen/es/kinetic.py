@@ -280,7 +280,7 @@ def run_key(
     generator = config.generator.as_dict()
     if generator["output_range"] == "km_bounds":  # the default: the key as before
         del generator["output_range"], generator["output_range_sd"]
-    if generator["output_space"] == "ln_km":  # the default: the key as before
+    if generator["output_space"] == "ln_km":  # the default before issue 13: the key as then
         del generator["output_space"], generator["saturation_range"]
     key = {
         "method": method,
