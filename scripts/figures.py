@@ -11,4 +11,5 @@ make_figures(
     dict(smk.output.items()),
     params["validation"],
     params.get("adaptation_targets"),  # only when adaptation is configured
+    params["km_prior"],
 )

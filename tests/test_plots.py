@@ -8,7 +8,14 @@ import numpy as np
 import pandas as pd
 
 from kinetigen.kinetics.synthetic import toy_kinetic_model
-from kinetigen.plots.make import bioreactor_panels, km_saturation_values, make_figures
+from kinetigen.plots.figures import plot_km_saturation
+from kinetigen.plots.make import (
+    bioreactor_panels,
+    km_reference,
+    km_saturation_values,
+    make_figures,
+    measured_km_values,
+)
 from kinetigen.validation.ensembles import ModelSet
 
 ENVS = ("env_a", "env_b")
@@ -200,6 +207,52 @@ def test_km_saturation_values_line_up_with_the_model(tmp_path):
         row.loc[parameters, "saturation"],
         concentration / (concentration + np.exp(generated.ln_km[3])),
     )
+
+
+def test_km_figure_draws_the_prior_and_measured_km(tmp_path):
+    """The prior's reference ranges and the fraction near them; measured Km read from the
+    Km space (a value: equal bounds; a range), the others left out."""
+    reference = km_reference({})
+    assert not reference.used
+    np.testing.assert_allclose(reference.central_range_M, (1e-5, 1e-3))
+    np.testing.assert_allclose(reference.factor_ten_range_M, (1e-6, 1e-2))
+    assert reference.fraction_within_factor_ten(np.array([-7.0, -6.0, -4.0, -2.0, -1.0])) == 0.6
+    used = km_reference({"kind": "lognormal", "median_M": 1e-3, "log10_sd": 0.5})
+    assert used.used
+    np.testing.assert_allclose(used.factor_ten_range_M, (10**-4.5, 10**-1.5))
+    space = pd.DataFrame(
+        {
+            "name": ["a", "b", "c"],
+            "ln_km_lower": np.log([1e-8, 2e-4, 1e-5]),
+            "ln_km_upper": np.log([1.0, 2e-4, 1e-4]),
+            "source": ["", "a paper", "a database"],
+        }
+    )
+    measured = measured_km_values(space)
+    assert measured["name"].tolist() == ["b", "c"]
+    np.testing.assert_allclose(measured["low_M"], [2e-4, 1e-5])
+    np.testing.assert_allclose(measured["high_M"], [2e-4, 1e-4])
+    assert measured_km_values(space.drop(columns="source")).empty
+    rng = np.random.default_rng(0)
+    values = pd.DataFrame(
+        {
+            "env": "toy",
+            "group": np.repeat(["generated", "oracle"], 50),
+            "model": np.tile(np.arange(10), 10),
+            "log10_km_M": rng.uniform(-8, 0, 100),
+            "saturation": rng.uniform(0, 1, 100),
+        }
+    )
+    figure = plot_km_saturation(values, (1e-8, 1.0), reference, measured)
+    labels = [label.get_text() for label in figure.axes[1].get_xticklabels()]
+    fractions = [
+        reference.fraction_within_factor_ten(values.loc[values["group"] == g, "log10_km_M"])
+        for g in ("generated", "oracle")
+    ]
+    assert labels == [f"toy\nn = 10 | 10\nnear prior: {fractions[0]:.2f} | {fractions[1]:.2f}"]
+    legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert "literature Km prior (not sampled), central: 10 uM-1 mM" in legend
+    assert "factor 10 wider: 1 uM-10 mM" in legend and "measured Km" in legend
 
 
 def test_bioreactor_panels_put_the_substrate_first():

@@ -27,6 +27,8 @@ rule figures:
         # Named in the perturbation figure's title.
         validation={key: VALIDATION[key] for key in ("tolerance", "return_time_factor")}
         | {"bioreactor_environment": VALIDATION["bioreactor"]["environment"]},
+        # Drawn in the Km figure (its defaults, as a literature reference, when not used).
+        km_prior=config["kinetics"]["km_prior"],
         **ADAPTATION_FIGURE_PARAMS,
     log:
         "results/logs/figures.log",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -320,13 +322,58 @@ def plot_bioreactor(
     return figure
 
 
+@dataclass(frozen=True)
+class KmReference:
+    """The Km prior drawn in the Km figure: log10 Km ~ N(log10 ``median_M``, ``log10_sd``^2);
+    ``used`` says whether the run samples from it (``kinetics.km_prior.kind lognormal``) or
+    it is only the literature reference (Bar-Even et al. 2011, the prior's defaults)."""
+
+    median_M: float = 1.0e-4
+    log10_sd: float = 1.0
+    used: bool = False
+
+    @property
+    def central_range_M(self) -> tuple[float, float]:
+        """median_M x 10^(+-log10_sd): the central 68 % (10 uM to 1 mM by default)."""
+        spread = 10.0**self.log10_sd
+        return self.median_M / spread, self.median_M * spread
+
+    @property
+    def factor_ten_range_M(self) -> tuple[float, float]:
+        """The central range widened by a factor of 10 each way (1 uM to 10 mM by default)."""
+        low, high = self.central_range_M
+        return low / 10.0, high * 10.0
+
+    def fraction_within_factor_ten(self, log10_km_M: np.ndarray) -> float:
+        """Fraction of the Km within a factor of 10 of the central range."""
+        low, high = np.log10(self.factor_ten_range_M)
+        values = np.asarray(log10_km_M, dtype=float)
+        values = values[np.isfinite(values)]
+        return float(((values >= low) & (values <= high)).mean()) if values.size else np.nan
+
+
+def _molar(value_M: float) -> str:
+    """1e-6 -> '1 uM', 0.01 -> '10 mM'."""
+    for scale, unit in ((1.0, "M"), (1e-3, "mM"), (1e-6, "uM"), (1e-9, "nM")):
+        if value_M >= scale * (1 - 1e-9):
+            return f"{value_M / scale:g} {unit}"
+    return f"{value_M:g} M"
+
+
 def plot_km_saturation(
-    values: pd.DataFrame, km_bounds_M: tuple[float, float] | None = None
+    values: pd.DataFrame,
+    km_bounds_M: tuple[float, float] | None = None,
+    reference: KmReference | None = None,
+    measured: pd.DataFrame | None = None,
 ) -> plt.Figure:
     """Violins of log10 Km (mol/L, top) and of saturation sigma = x/(x+Km) (bottom) per
     environment, generated valid models beside ORACLE-valid models (every Km of every model
     pooled). ``values`` has env, group ("generated" or "oracle"), log10_km_M and saturation,
-    one row per model and parameter; ``km_bounds_M`` draws the configured Km range."""
+    one row per model and parameter; ``km_bounds_M`` draws the configured Km range;
+    ``reference`` the Km prior (its central range shaded, a factor of 10 around it dashed, and
+    per environment and group the fraction of Km within that factor in the tick labels);
+    ``measured`` (name, low_M, high_M, source) the measured Km (black bars at the left of
+    every environment: generated models keep them exactly)."""
     envs = list(dict.fromkeys(values["env"]))
     groups = [
         (group, label)
@@ -334,7 +381,7 @@ def plot_km_saturation(
         if group in set(values["group"])
     ]
     figure, (km_axis, saturation_axis) = plt.subplots(
-        2, 1, figsize=(max(6.5, 1.5 * len(envs) + 2.5), 7.0), sharex=True
+        2, 1, figsize=(max(7.5, 1.9 * len(envs) + 3.0), 7.5), sharex=True
     )
     width = 0.8 / max(1, len(groups))
     for k, (group, _) in enumerate(groups):
@@ -359,27 +406,54 @@ def plot_km_saturation(
                 body.set_edgecolor(COLOURS[group])
                 body.set_alpha(0.5)
             parts["cmedians"].set_color("black")
+    handles = [Patch(color=COLOURS[group], alpha=0.5, label=label) for group, label in groups]
+    handles.append(Line2D([], [], color="black", label="median"))
     if km_bounds_M is not None:
         for bound in km_bounds_M:
             km_axis.axhline(np.log10(bound), color="black", linestyle=":", linewidth=1)
+        handles.append(Line2D([], [], color="black", linestyle=":", label="Km bounds"))
+    if reference is not None:
+        what = "Km prior" if reference.used else "literature Km prior (not sampled)"
+        low, high = np.log10(reference.central_range_M)
+        km_axis.axhspan(low, high, color="grey", alpha=0.15, linewidth=0)
+        for bound in np.log10(reference.factor_ten_range_M):
+            km_axis.axhline(bound, color="grey", linestyle="--", linewidth=1)
+        central = "-".join(_molar(v) for v in reference.central_range_M)
+        wide = "-".join(_molar(v) for v in reference.factor_ten_range_M)
+        handles.append(Patch(color="grey", alpha=0.15, label=f"{what}, central: {central}"))
+        wider = f"factor 10 wider: {wide}"
+        handles.append(Line2D([], [], color="grey", linestyle="--", label=wider))
+    if measured is not None and len(measured):
+        for i in range(len(envs)):
+            x = np.full(len(measured), i - 0.46)
+            low, high = np.log10(measured["low_M"]), np.log10(measured["high_M"])
+            km_axis.vlines(x, low, high, color="black", linewidth=2)
+            km_axis.plot(x, (low + high) / 2, "k_", markersize=7)
+        handles.append(Line2D([], [], color="black", marker="_", linewidth=2, label="measured Km"))
     km_axis.set_ylabel("log10 Km (Km in mol/L)")
     km_axis.set_title("Michaelis constants")
     saturation_axis.set_ylabel("saturation x/(x+Km) (-)")
     saturation_axis.set_ylim(-0.02, 1.02)
     saturation_axis.set_title("Saturation at the model's steady state")
     counts = values.drop_duplicates(["env", "group", "model"]).groupby(["env", "group"]).size()
-    labels = [
-        env + "\nn = " + " | ".join(str(counts.get((env, group), 0)) for group, _ in groups)
-        for env in envs
-    ]
+    labels = []
+    for env in envs:
+        label = env + "\nn = " + " | ".join(str(counts.get((env, g), 0)) for g, _ in groups)
+        if reference is not None:
+            fractions = [
+                reference.fraction_within_factor_ten(
+                    values.loc[(values["env"] == env) & (values["group"] == g), "log10_km_M"]
+                )
+                for g, _ in groups
+            ]
+            label += "\nnear prior: " + " | ".join(f"{f:.2f}" for f in fractions)
+        labels.append(label)
     saturation_axis.set_xticks(range(len(envs)), labels, fontsize=8)
+    near = ", near prior: fraction of Km within a factor 10 of its central range"
+    near = near if reference is not None else ""
     saturation_axis.set_xlabel(
-        "environment (n = models: " + " | ".join(label for _, label in groups) + ")"
+        "environment (n = models: " + " | ".join(label for _, label in groups) + near + ")"
     )
-    handles = [Patch(color=COLOURS[group], alpha=0.5, label=label) for group, label in groups]
-    handles.append(Line2D([], [], color="black", label="median"))
-    if km_bounds_M is not None:
-        handles.append(Line2D([], [], color="black", linestyle=":", label="Km bounds"))
     km_axis.legend(handles=handles, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     figure.suptitle("Km and saturation of valid models (every parameter of every model pooled)")
     figure.tight_layout()

@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 
 from kinetigen.io import read_csv, read_json, read_parquet
+from kinetigen.kinetics.parameters import SOURCE
 from kinetigen.plots.common import save_figure
 from kinetigen.plots.figures import (
+    KmReference,
     plot_bioreactor,
     plot_km_saturation,
     plot_lambda_distributions,
@@ -68,6 +70,34 @@ def km_saturation_values(
     )
 
 
+def km_reference(km_prior: Mapping[str, Any]) -> KmReference:
+    """The Km figure's prior: ``kinetics.km_prior`` when used, else its documented defaults
+    (median 0.1 mM, one decade: Bar-Even et al. 2011) as the literature reference."""
+    defaults = KmReference()
+    return KmReference(
+        float(km_prior.get("median_M", defaults.median_M)),
+        float(km_prior.get("log10_sd", defaults.log10_sd)),
+        used=km_prior.get("kind", "none") != "none",
+    )
+
+
+def measured_km_values(km_space: pd.DataFrame) -> pd.DataFrame:
+    """(name, low_M, high_M, source) of the measured Km in ``results/kinetic/parameters.csv``
+    (rows with a ``source``; a value has equal bounds)."""
+    columns = ["name", "low_M", "high_M", "source"]
+    if SOURCE not in km_space:
+        return pd.DataFrame(columns=columns)
+    rows = km_space[km_space[SOURCE].fillna("").astype(str) != ""]
+    return pd.DataFrame(
+        {
+            "name": rows["name"].to_numpy(),
+            "low_M": np.exp(rows["ln_km_lower"].to_numpy(float)),
+            "high_M": np.exp(rows["ln_km_upper"].to_numpy(float)),
+            "source": rows[SOURCE].to_numpy(),
+        }
+    )
+
+
 def bioreactor_panels(
     time_courses: pd.DataFrame, substrate: str | None, n_panels: int = 3
 ) -> list[str]:
@@ -90,6 +120,7 @@ def make_figures(
     outputs: Mapping[str, str],
     validation: Mapping[str, Any] | None = None,
     adaptation_targets: Sequence[float] | None = None,
+    km_prior: Mapping[str, Any] | None = None,
 ) -> None:
     """``inputs``: variability, histories, oracle, oracle_summaries, models, parameters,
     perturbation, trajectories (optional), incidence (lists of paths), bioreactor,
@@ -99,7 +130,8 @@ def make_figures(
     transfer, bioreactor); PDFs go beside. ``validation``: the run's ``tolerance`` and
     ``return_time_factor``, named in the perturbation figure's title, and
     ``bioreactor_environment``, named in the bioreactor figure's title.
-    ``adaptation_targets``: incidences marked in the adaptation panels."""
+    ``adaptation_targets``: incidences marked in the adaptation panels. ``km_prior``: the
+    run's ``kinetics.km_prior`` (drawn in the Km figure; its defaults when not used)."""
     validation = validation or {}
     variability = {_env_of(p): read_csv(p) for p in inputs["variability"]}
     save_figure(plot_dg_ranges(variability), outputs["thermo"])
@@ -120,7 +152,12 @@ def make_figures(
         float(np.exp(km_space["ln_km_upper"].max())),
     )
     values = pd.concat([km_saturation_values(p) for p in inputs["parameters"]], ignore_index=True)
-    save_figure(plot_km_saturation(values, km_bounds), outputs["km"])
+    save_figure(
+        plot_km_saturation(
+            values, km_bounds, km_reference(km_prior or {}), measured_km_values(km_space)
+        ),
+        outputs["km"],
+    )
     trajectories = [read_csv(p).assign(env=_env_of(p)) for p in inputs.get("trajectories", [])]
     trajectories = [t for t in trajectories if not t.empty]
     save_figure(
