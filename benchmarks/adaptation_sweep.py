@@ -32,7 +32,6 @@ from kinetigen.config import validate_config
 from kinetigen.es.adaptation import adapt_generator, evaluations_to_targets
 from kinetigen.es.kinetic import TrainingInputs
 from kinetigen.io import read_csv, write_csv
-from kinetigen.network import load_network
 
 
 def read_config(run: Path, overlays: list[str]) -> dict:
@@ -41,18 +40,6 @@ def read_config(run: Path, overlays: list[str]) -> dict:
     for overlay in overlays:
         update_config(config, yaml.safe_load((run / overlay).read_text()))
     return config
-
-
-def read_inputs(config: dict, results: Path) -> TrainingInputs:
-    """The adapt rule's inputs, read from ``results``."""
-    environments = list(validate_config(copy.deepcopy(config))["environments"])
-    return TrainingInputs.read(
-        load_network(config["model"], solver=config["solver"]),
-        environments,
-        [results / "envs" / e / "steady_states.parquet" for e in environments],
-        results / "kinetic" / "parameters.csv",
-        [results / "envs" / e / "attainability.csv" for e in environments],
-    )
 
 
 def sweep_run(
@@ -84,7 +71,9 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     config = read_config(args.run, args.configfile)
     results = args.run / "results"
-    inputs = read_inputs(config, results)
+    inputs = TrainingInputs.from_results(
+        results, config, list(validate_config(copy.deepcopy(config))["environments"])
+    )
     environment = config["training"]["adaptation"]["environments"][0]
     rows = []
     for sigma0 in args.sigma0:

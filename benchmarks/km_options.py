@@ -43,7 +43,6 @@ from kinetigen.generator import load_generator, save_generator
 from kinetigen.io import read_csv, write_csv
 from kinetigen.kinetics import ParameterSpace, build_kinetic_model, oracle_sampling
 from kinetigen.kinetics.screening import oracle_parameter_sets
-from kinetigen.network import load_network
 from kinetigen.seeds import derive_seed
 from kinetigen.validation.ensembles import generated_models, oracle_models
 
@@ -88,17 +87,6 @@ def run_config(base: dict, option: str, generations: int | None) -> dict:
     return validate_config(config)
 
 
-def read_inputs(config: dict, results: Path) -> TrainingInputs:
-    environments = list(config["environments"])
-    return TrainingInputs.read(
-        load_network(config["model"], solver=config["solver"]),
-        environments,
-        [results / "envs" / e / "steady_states.parquet" for e in environments],
-        results / "kinetic" / "parameters.csv",
-        [results / "envs" / e / "attainability.csv" for e in environments],
-    )
-
-
 def train_option(task: tuple) -> str:
     """Train (or reuse) option ``task[1]``'s generator; returns its file."""
     base, option, results, out, seed, generations = task
@@ -112,7 +100,7 @@ def train_option(task: tuple) -> str:
             return str(own)
     heldout = config["training"]["heldout"]
     trained = train_generator(
-        read_inputs(config, results),
+        TrainingInputs.from_results(results, config, list(config["environments"])),
         {key: config[key] for key in SECTIONS},
         method="trnes",
         seed=seed,
@@ -226,7 +214,7 @@ def score_option(task: tuple) -> pd.DataFrame:
     base, option, results, generator_path, n_models = task
     torch.set_num_threads(1)
     config = validate_config(copy.deepcopy(base))
-    inputs = read_inputs(config, results)
+    inputs = TrainingInputs.from_results(results, config, list(config["environments"]))
     heldout = config["training"]["heldout"]
     rows = []
     for env in [e for e in config["environments"] if e not in heldout]:

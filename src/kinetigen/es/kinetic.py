@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cobra
@@ -45,7 +46,7 @@ from kinetigen.kinetics.prior import generator_bounds
 from kinetigen.kinetics.settings import KineticsSettings, as_settings
 from kinetigen.network import Networks, load_networks, network_of
 from kinetigen.seeds import derive_seed
-from kinetigen.settings import TrainingSettings, WorkflowSettings
+from kinetigen.settings import CoreSettings, TrainingSettings, WorkflowSettings
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,29 @@ class TrainingInputs:
             {env: read_parquet(path) for env, path in zip(environments, samples, strict=True)},
             read_csv(parameters),
             {env: read_csv(path) for env, path in zip(environments, attainability, strict=True)},
+        )
+
+    @classmethod
+    def from_results(
+        cls, results: str | os.PathLike, config: Mapping[str, Any], environments: Sequence[str]
+    ) -> TrainingInputs:
+        """From a finished run's ``results`` folder, as the workflow's training rules read
+        it: with a kinetic core (config ``core``), each environment's reduced model
+        ``results/core/<env>/model.json``, else config ``model``; every environment's
+        steady states and attainability table, and the Km space. For benchmarks."""
+        results = Path(results)
+        core = CoreSettings.from_section(config.get("core", {}))
+        model = (
+            config["model"]
+            if core.whole_model
+            else {env: str(results / "core" / env / "model.json") for env in environments}
+        )
+        return cls.read(
+            load_networks(model, solver=config.get("solver", "hybrid")),
+            environments,
+            [results / "envs" / env / "steady_states.parquet" for env in environments],
+            results / "kinetic" / "parameters.csv",
+            [results / "envs" / env / "attainability.csv" for env in environments],
         )
 
     @classmethod
@@ -448,9 +472,7 @@ def evaluate_saved(
             (name, evaluation_positions(settings, inputs.samples, name))
             for name in trained + heldout
         ],
-        "training": [
-            (name, attainable_positions(inputs.attainability[name])) for name in trained
-        ],
+        "training": [(name, attainable_positions(inputs.attainability[name])) for name in trained],
     }
     environments = kinetic_environments(
         inputs, sets["unseen"] + sets["training"], config, encoder, threads
