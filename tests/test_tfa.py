@@ -31,6 +31,7 @@ from kinetigen.sampling import (
     uncertainty_basis,
     variability_targets,
 )
+from kinetigen.sampling.loops import directional_loops
 from kinetigen.sampling.solver import HighsMILP
 from kinetigen.thermo import ReactionEnergies
 
@@ -446,3 +447,24 @@ def test_relaxation_names_the_fixed_concentration_and_the_blocked_reaction(
     top = report.iloc[0]
     assert top["id"] == "glc__D_e" and top["kind"] == "lnc_upper", report
     assert "GLCpts" in top["reactions"].split(), report
+
+
+def test_loop_report_names_a_cycle_through_an_unconstrained_reaction(
+    textbook_model, textbook_energies, default_config
+):
+    """The default profile admits no internal cycle; a reaction that undoes another,
+    without thermodynamic data, closes one, and the report names both (issue 10, item 2)."""
+    summary, _ = _run(textbook_model, textbook_energies, default_config, "glucose_aerobic")
+    assert summary["loops"] == {"reactions": [], "unconstrained": []}
+    profile = summary["directionality"]
+    assert profile["PGI"] == 1
+    model = textbook_model.copy()
+    reverse_pgi = textbook_model.reactions.PGI.copy()
+    reverse_pgi.id = "PGI_back"
+    model.add_reactions([reverse_pgi])
+    before = {r.id: r.bounds for r in model.reactions}
+    loops = directional_loops(
+        model, {**profile, "PGI_back": -1}, BIOMASS, unconstrained={"PGI_back"}
+    )
+    assert loops == {"reactions": ["PGI", "PGI_back"], "unconstrained": ["PGI_back"]}
+    assert {r.id: r.bounds for r in model.reactions} == before  # the model is not changed

@@ -29,6 +29,7 @@ from kinetigen.columns import DG, FLUX, LNC
 from kinetigen.network import InvalidEnvironment, apply_environment, fba_growth
 from kinetigen.sampling.environment import ThermoEnvironment
 from kinetigen.sampling.errors import InfeasibleTFA
+from kinetigen.sampling.loops import directional_loops
 from kinetigen.sampling.problem import TFAProblem, build_tfa_problem, maximize_growth
 from kinetigen.sampling.reference import ReferenceSolution, reference_solution
 from kinetigen.sampling.relaxation import find_relaxation
@@ -69,7 +70,9 @@ def run_tfa(
         [{reaction, reason}]; directionality_mode, reference_margins (the sampling margins
         the reference honours, {} if none), directionality {reaction: +1/-1/0}; reference
         {flux (mmol/gDW/h), dg (kJ/mol), lnc (ln mol/L)} of the reference solution; solver
-        ("hybrid", "glpk", ...); wall_seconds.
+        ("hybrid", "glpk", ...); loops {reactions, unconstrained}: the reactions that can carry
+        an internal cycle under the profile and the unconstrained ones among them
+        (:func:`kinetigen.sampling.loops.directional_loops`); wall_seconds.
     variability
         :func:`kinetigen.sampling.variability.thermodynamic_variability` output, or None when
         ``tfa.variability`` is false.
@@ -107,10 +110,22 @@ def run_tfa(
         env.name, settings.directionality, counts.get(1, 0), counts.get(-1, 0),
         counts.get(0, 0),
     )
+    loops = directional_loops(
+        env.model, reference.directionality, env.biomass_reaction, env.unconstrained
+    )
+    if loops["reactions"]:
+        logger.warning(
+            "environment %s: the reference directionality admits internal cycles through %d "
+            "reactions (%s), let through by the unconstrained %s; sampled steady states may "
+            "carry them",
+            env.name, len(loops["reactions"]), ", ".join(loops["reactions"]),
+            ", ".join(loops["unconstrained"]) or "(none)",
+        )
     variability = None
     if settings.variability:
         variability = thermodynamic_variability(problem, min_growth)
     summary = _summary(problem, reference, margins, fba, tfa_growth, min_growth)
+    summary["loops"] = loops
     summary["wall_seconds"] = time.perf_counter() - start
     return summary, variability
 
