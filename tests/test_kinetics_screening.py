@@ -402,7 +402,12 @@ def test_generator_output_range_from_the_prior_honours_measured_km(
         sections
         | {
             "kinetics": {**measured_config["kinetics"], "km_prior": PRIOR},
-            "generator": {"output_range": "prior", "output_init_scale": 5.0},
+            # The ln Km output range (saturation space has its own test below).
+            "generator": {
+                "output_space": "ln_km",
+                "output_range": "prior",
+                "output_init_scale": 5.0,
+            },
         }
     )
     generator = new_generator(config, table, conditional=False, seed=0)
@@ -416,7 +421,10 @@ def test_generator_output_range_from_the_prior_honours_measured_km(
     assert_honours_measured(names, draws)
     # The default output range is the parameter space's bounds, as before.
     default = new_generator(
-        WorkflowSettings.from_section(sections | {"kinetics": measured_config["kinetics"]}),
+        WorkflowSettings.from_section(
+            sections
+            | {"kinetics": measured_config["kinetics"], "generator": {"output_space": "ln_km"}}
+        ),
         table,
         conditional=False,
         seed=0,

@@ -396,7 +396,11 @@ def test_tiny_run_with_measured_km_honours_them(tiny_run, tmp_path):
     generator, _, _ = load_generator(results / "training" / "trnes" / "seed0" / "generator.pt")
     rng = torch.Generator().manual_seed(0)
     conditions = torch.randn(500, generator.condition_dim, generator=rng, dtype=torch.float64)
-    draws = generator.sample(500, conditions, generator=rng).numpy()
+    # Saturation space (the default) reads each parameter's metabolite concentration: any
+    # concentration, 1 uM to 20 mM here, must give the measured Km.
+    ln_x = torch.empty(500, generator.lower.numel(), dtype=torch.float64)
+    ln_x.uniform_(np.log(1e-6), np.log(2e-2), generator=rng)
+    draws = generator.sample(500, conditions, generator=rng, ln_x=ln_x).numpy()
     _honours(parameters["name"].tolist(), draws, measured)
     tested = pd.read_parquet(results / "validation" / "glucose_aerobic" / "parameters.parquet")
     assert {"generated", "oracle"} <= set(tested["group"])

@@ -360,6 +360,60 @@ def _molar(value_M: float) -> str:
     return f"{value_M:g} M"
 
 
+def _draw_km_references(
+    km_axis: plt.Axes,
+    n_envs: int,
+    reference: KmReference | None,
+    measured: pd.DataFrame | None,
+) -> list:
+    """The prior's central range (shaded) and a factor of 10 beyond it (dashed), and the
+    measured Km (black bars left of each environment); returns their legend handles."""
+    handles: list = []
+    if reference is not None:
+        what = "Km prior" if reference.used else "literature Km prior (not sampled)"
+        low, high = np.log10(reference.central_range_M)
+        km_axis.axhspan(low, high, color="grey", alpha=0.15, linewidth=0)
+        for bound in np.log10(reference.factor_ten_range_M):
+            km_axis.axhline(bound, color="grey", linestyle="--", linewidth=1)
+        central = "-".join(_molar(v) for v in reference.central_range_M)
+        wide = "-".join(_molar(v) for v in reference.factor_ten_range_M)
+        handles.append(Patch(color="grey", alpha=0.15, label=f"{what}, central: {central}"))
+        wider = f"factor 10 wider: {wide}"
+        handles.append(Line2D([], [], color="grey", linestyle="--", label=wider))
+    if measured is not None and len(measured):
+        for i in range(n_envs):
+            x = np.full(len(measured), i - 0.46)
+            low, high = np.log10(measured["low_M"]), np.log10(measured["high_M"])
+            km_axis.vlines(x, low, high, color="black", linewidth=2)
+            km_axis.plot(x, (low + high) / 2, "k_", markersize=7)
+        handles.append(Line2D([], [], color="black", marker="_", linewidth=2, label="measured Km"))
+    return handles
+
+
+def _km_tick_labels(
+    values: pd.DataFrame,
+    envs: list[str],
+    groups: list[tuple[str, str]],
+    reference: KmReference | None,
+) -> list[str]:
+    """Per environment: its name, the models per group and, with a prior, each group's
+    fraction of Km within a factor of 10 of the prior's central range."""
+    counts = values.drop_duplicates(["env", "group", "model"]).groupby(["env", "group"]).size()
+    labels = []
+    for env in envs:
+        label = env + "\nn = " + " | ".join(str(counts.get((env, g), 0)) for g, _ in groups)
+        if reference is not None:
+            fractions = [
+                reference.fraction_within_factor_ten(
+                    values.loc[(values["env"] == env) & (values["group"] == g), "log10_km_M"]
+                )
+                for g, _ in groups
+            ]
+            label += "\nnear prior: " + " | ".join(f"{f:.2f}" for f in fractions)
+        labels.append(label)
+    return labels
+
+
 def plot_km_saturation(
     values: pd.DataFrame,
     km_bounds_M: tuple[float, float] | None = None,
@@ -412,42 +466,13 @@ def plot_km_saturation(
         for bound in km_bounds_M:
             km_axis.axhline(np.log10(bound), color="black", linestyle=":", linewidth=1)
         handles.append(Line2D([], [], color="black", linestyle=":", label="Km bounds"))
-    if reference is not None:
-        what = "Km prior" if reference.used else "literature Km prior (not sampled)"
-        low, high = np.log10(reference.central_range_M)
-        km_axis.axhspan(low, high, color="grey", alpha=0.15, linewidth=0)
-        for bound in np.log10(reference.factor_ten_range_M):
-            km_axis.axhline(bound, color="grey", linestyle="--", linewidth=1)
-        central = "-".join(_molar(v) for v in reference.central_range_M)
-        wide = "-".join(_molar(v) for v in reference.factor_ten_range_M)
-        handles.append(Patch(color="grey", alpha=0.15, label=f"{what}, central: {central}"))
-        wider = f"factor 10 wider: {wide}"
-        handles.append(Line2D([], [], color="grey", linestyle="--", label=wider))
-    if measured is not None and len(measured):
-        for i in range(len(envs)):
-            x = np.full(len(measured), i - 0.46)
-            low, high = np.log10(measured["low_M"]), np.log10(measured["high_M"])
-            km_axis.vlines(x, low, high, color="black", linewidth=2)
-            km_axis.plot(x, (low + high) / 2, "k_", markersize=7)
-        handles.append(Line2D([], [], color="black", marker="_", linewidth=2, label="measured Km"))
+    handles += _draw_km_references(km_axis, len(envs), reference, measured)
     km_axis.set_ylabel("log10 Km (Km in mol/L)")
     km_axis.set_title("Michaelis constants")
     saturation_axis.set_ylabel("saturation x/(x+Km) (-)")
     saturation_axis.set_ylim(-0.02, 1.02)
     saturation_axis.set_title("Saturation at the model's steady state")
-    counts = values.drop_duplicates(["env", "group", "model"]).groupby(["env", "group"]).size()
-    labels = []
-    for env in envs:
-        label = env + "\nn = " + " | ".join(str(counts.get((env, g), 0)) for g, _ in groups)
-        if reference is not None:
-            fractions = [
-                reference.fraction_within_factor_ten(
-                    values.loc[(values["env"] == env) & (values["group"] == g), "log10_km_M"]
-                )
-                for g, _ in groups
-            ]
-            label += "\nnear prior: " + " | ".join(f"{f:.2f}" for f in fractions)
-        labels.append(label)
+    labels = _km_tick_labels(values, envs, groups, reference)
     saturation_axis.set_xticks(range(len(envs)), labels, fontsize=8)
     near = ", near prior: fraction of Km within a factor 10 of its central range"
     near = near if reference is not None else ""

@@ -110,6 +110,18 @@ def run_tfa(
         env.name, settings.directionality, counts.get(1, 0), counts.get(-1, 0),
         counts.get(0, 0),
     )
+    loops = _reference_loops(env, reference)
+    variability = None
+    if settings.variability:
+        variability = thermodynamic_variability(problem, min_growth)
+    summary = _summary(problem, reference, margins, fba, tfa_growth, min_growth)
+    summary["loops"] = loops
+    summary["wall_seconds"] = time.perf_counter() - start
+    return summary, variability
+
+
+def _reference_loops(env: ThermoEnvironment, reference: ReferenceSolution) -> dict[str, Any]:
+    """The internal cycles the reference directionality admits, logged when there are any."""
     loops = directional_loops(
         env.model, reference.directionality, env.biomass_reaction, env.unconstrained
     )
@@ -121,13 +133,7 @@ def run_tfa(
             env.name, len(loops["reactions"]), ", ".join(loops["reactions"]),
             ", ".join(loops["unconstrained"]) or "(none)",
         )
-    variability = None
-    if settings.variability:
-        variability = thermodynamic_variability(problem, min_growth)
-    summary = _summary(problem, reference, margins, fba, tfa_growth, min_growth)
-    summary["loops"] = loops
-    summary["wall_seconds"] = time.perf_counter() - start
-    return summary, variability
+    return loops
 
 
 def _margins(sampling: SamplingSettings) -> dict[str, Any]:
