@@ -42,7 +42,7 @@ SHIKIMATE = {"DDPA", "DHQS", "DHQTi", "SHK3Dr", "SHKK", "PSCVT", "CHORS"}
 CENTRAL = {
     "PGI", "PFK", "FBA", "TPI", "GAPD", "PGK", "PGM", "ENO", "PYK", "PDH", "G6PDH2r", "GND",
     "RPE", "RPI", "TKT1", "TKT2", "TALA", "CS", "ACONTa", "ACONTb", "ICDHyr", "AKGDH",
-    "SUCOAS", "SUCDi", "FUM", "MDH", "ICL", "MALS", "PPC", "PPCK", "ME1", "ME2", "ATPS4rpp",
+    "SUCOAS", "SUCDi", "FUM", "MDH", "ICL", "PPC", "PPCK", "ME1", "ME2", "ATPS4rpp",
     "NADH16pp", "CYTBO3_4pp", "ATPM", "GLCptspp",
 }
 
