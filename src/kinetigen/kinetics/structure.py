@@ -210,6 +210,32 @@ class KineticModel:
             "steady_states": self.n_steady_states,
         }
 
+    def growth_weights(self) -> np.ndarray:
+        """Weights g [reactions] of the growth flux J_mu = g . v (mol/L/h), mu = J_mu /
+        ``settings.flux_to_molar_rate`` (1/h); all zero when the biomass reaction is not
+        active. The one definition of growth that the bioreactor and the control analysis use.
+
+        Lumped: the biomass reaction itself (weight 1). Drained (``biomass_law:
+        per_substrate``): the flux-weighted mean of the substrate drains, weight
+        g_s = |c_s| / sum_k |c_k| with c_s the biomass coefficient of substrate s, i.e. each
+        drain's share of the precursor consumption (mmol/gDW) that the biomass reaction makes.
+        Every drain runs at the biomass flux at every steady state, so J_mu equals it there
+        (mu is exactly the sampled growth rate); away from it mu is the consumption-weighted
+        mean of the drains' rates relative to their steady-state rates, times the growth
+        rate. Being linear in v, its control coefficients are the g-and-flux-weighted mean of
+        the drains' (exact to first order, summation holds). The constant-rate rest is left
+        out: it does not respond and would only damp mu.
+        """
+        biomass = self.settings.biomass_reaction
+        weights = np.zeros(len(self.rate_laws))
+        for j, law in enumerate(self.rate_laws):
+            if law.reaction == biomass:
+                weights[j] = 1.0
+            elif law.parent == biomass and law.substrates:
+                weights[j] = abs(float(self.reaction_metabolites[j][law.substrates[0][0]]))
+        total = weights.sum()
+        return weights / total if total > 0 else weights
+
     def concentrations(self, steady_state: int) -> np.ndarray:
         """Concentrations (mol/L) of ``metabolites`` in steady state ``steady_state``
         (position, not sample id)."""
