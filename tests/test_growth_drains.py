@@ -10,7 +10,12 @@ import torch
 from conftest import assert_full_jacobian, stable_draws
 
 from kinetigen.analysis import ControlAnalysis, combined_flux_control
-from kinetigen.analysis.perturbations import flux_targets
+from kinetigen.analysis.perturbations import (
+    EnzymeChange,
+    PerturbationTask,
+    enzyme_perturbations,
+    flux_targets,
+)
 from kinetigen.analysis.steady import solve_steady_state, with_enzyme_levels
 from kinetigen.kinetics import NonlinearModel
 from kinetigen.validation.bioreactor import BioreactorModel, BioreactorSettings, simulate_batch
@@ -126,4 +131,29 @@ def test_lumped_growth_control_is_the_biomass_reactions(lumped):
         coefficients.flux[ok][:, lumped.reactions.index(BIOMASS)].numpy(),
         rtol=1e-12,
         atol=1e-14,
+    )
+
+
+def test_enzyme_perturbation_reads_growth(drains, stable):
+    """flux_before is the sampled growth rate; a small change of a drain's enzyme moves
+    growth as the control coefficient predicts."""
+    positions, ln_km = stable
+    _, control = _growth_control(drains, positions[:1], ln_km[:1])
+    drain = drains.reactions[int(np.argmax(drains.growth_weights()))]
+    position = int(positions[0])
+    task = PerturbationTask(
+        "g", 0, position, ln_km[0], control[:1], np.log(2.0) / drains.growth_rate[position]
+    )
+    table = enzyme_perturbations(
+        drains,
+        [task],
+        [EnzymeChange((drain,), 1.01)],
+        flux_targets(drains, None, [BIOMASS]),
+        tolerance=1e-6,
+    )
+    row = table.iloc[0]
+    assert row["flux_before"] == pytest.approx(drains.growth_rate[position], rel=1e-10)
+    assert row["reached"]
+    assert np.log(row["fold_change"]) == pytest.approx(
+        np.log(row["linear_fold_change"]), rel=0.05, abs=1e-6
     )
