@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import assert_full_jacobian, stable_draws
 
 from kinetigen.kinetics import BatchedJacobian
 from kinetigen.kinetics.synthetic import toy_kinetic_model
@@ -40,14 +41,9 @@ def ecoli(synthetic_kinetics):
 def stable_models(ecoli):
     """The first five ORACLE draws (uniform saturations, seed 0) with lambda_max below the
     validity threshold: (steady-state positions, ln Km)."""
-    rng = np.random.default_rng(0)
-    positions = np.arange(40) % ecoli.n_steady_states
-    saturation = rng.uniform(0.01, 0.99, size=(len(positions), len(ecoli.parameters)))
-    ln_km = ecoli.ln_km_from_saturation(saturation, positions)
-    lambda_max = BatchedJacobian(ecoli).lambda_max(ln_km, positions).numpy()
-    valid = np.flatnonzero(lambda_max < ecoli.threshold[positions])[:5]
-    assert len(valid) == 5
-    return positions[valid], ln_km[valid]
+    positions, ln_km = stable_draws(ecoli, 40, 5, seed=0, low=0.01, high=0.99)
+    assert len(positions) == 5
+    return positions, ln_km
 
 
 @pytest.fixture(scope="module")
@@ -107,25 +103,7 @@ def test_full_jacobian_matches_finite_differences(which, ecoli, toy, stable_mode
         system = BioreactorModel(ecoli, int(stable_models[0][0]), stable_models[1][0])
     else:
         system = BioreactorModel(toy, 0, toy_ln_km)
-    rng = np.random.default_rng(1)
-    # Away from the steady state, with grown biomass, so that every block is nonzero.
-    y = system.y0 * rng.uniform(0.5, 1.5, size=system.size)
-    y[-1] = 0.8
-    analytic = system.jac(0.0, y)
-    numeric = np.empty_like(analytic)
-    for k in range(system.size):
-        step = 1e-6 * y[k]
-        up, down = y.copy(), y.copy()
-        up[k] += step
-        down[k] -= step
-        numeric[:, k] = (system.rhs(0.0, up) - system.rhs(0.0, down)) / (2 * step)
-    # Compare d f_i / d ln y_k row by row (the rows have different units).
-    analytic_scaled, numeric_scaled = analytic * y, numeric * y
-    row_scale = np.abs(analytic_scaled).max(axis=1, keepdims=True)
-    assert np.all(row_scale[-1] > 0) and np.all(row_scale[system.n_states :] > 0)
-    assert np.abs(analytic_scaled - numeric_scaled).max() > 0  # not a trivial comparison
-    relative = np.abs(analytic_scaled - numeric_scaled) / row_scale
-    assert relative.max() < 1e-6, np.unravel_index(relative.argmax(), relative.shape)
+    assert_full_jacobian(system)
 
 
 def test_growth_starts_at_the_steady_state_rate(ecoli, stable_models):

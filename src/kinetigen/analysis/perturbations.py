@@ -75,7 +75,11 @@ def flux_targets(
 ) -> FluxTargets:
     """The weights of fluxes ``reactions`` in ``model`` (see :class:`FluxTargets`).
 
-    A kinetic reaction is itself; an exchange of a boundary metabolite m with coefficient
+    A kinetic reaction is itself; the biomass reaction of a drained model (``kinetics.
+    biomass_law: per_substrate``) is growth, ``KineticModel.growth_weights`` (the
+    flux-weighted mean of the drains, equal to the biomass flux at each steady state, so its
+    C^J is the same weighted mean of the drains' and the perturbations compare growth before
+    and after); an exchange of a boundary metabolite m with coefficient
     s_m carries v_EX = -(1/s_m) sum_j N_mj v_j at a steady state. Raises
     :class:`AnalysisError` naming the reaction and the environment otherwise.
     """
@@ -84,6 +88,8 @@ def flux_targets(
         row = np.zeros(len(model.reactions))
         if reaction_id in model.reactions:
             row[model.reactions.index(reaction_id)] = 1.0
+        elif reaction_id == model.settings.biomass_reaction and model.growth_weights().any():
+            row = model.growth_weights()
         else:
             reaction = cobra_model.reactions.get_by_id(reaction_id)
             metabolites = list(reaction.metabolites.items())

@@ -16,9 +16,10 @@ from typing import Any
 import cobra
 import pandas as pd
 
-from kinetigen.core.reduce import EXCHANGE, FLUX_TOLERANCE, SUPPLY, BoundaryReaction
+from kinetigen.core.reduce import BIOMASS, EXCHANGE, FLUX_TOLERANCE, SUPPLY, BoundaryReaction
 from kinetigen.core.select import CoreDefinition
 from kinetigen.io import write_json
+from kinetigen.kinetics.drains import PER_SUBSTRATE
 from kinetigen.kinetics.settings import KineticsSettings
 from kinetigen.kinetics.structure import is_state_metabolite
 from kinetigen.network import base_id, is_water_or_proton
@@ -38,7 +39,9 @@ def kinetic_sizes(
     reaction as reversible (one Km per reactant other than H+, H2O and small molecules) and
     every boundary reaction as irreversible (one Km per consumed reactant other than H+ and
     H2O; a supply has none); a core reaction without thermodynamic data in the run would be
-    irreversible and have fewer.
+    irreversible and have fewer. With ``kinetics.biomass_law: per_substrate`` the biomass
+    counts as one drain (and Km) per consumed state and one constant-rate rest when it makes
+    a state (the rest is left out only when every such product pairs with a substrate).
     """
     fluxes = {str(k): float(v) for k, v in dict(reference_fluxes).items()}
     kinds = {b.id: b.kind for b in boundary}
@@ -50,10 +53,22 @@ def kinetic_sizes(
         changed = {m.id for m in reaction.metabolites if is_state_metabolite(m, settings)}
         if kind == EXCHANGE or abs(flux) <= FLUX_TOLERANCE or not changed:
             continue
-        active += 1
         states |= changed
+        if kind == BIOMASS and settings.biomass_law == PER_SUBSTRATE:
+            drains, rest = _biomass_parts(reaction, flux, changed)
+            active += drains + rest
+            km += drains
+            continue
+        active += 1
         km += _km_count(reaction, flux, kind, settings)
     return {"reactions": active, "states": len(states), "km_parameters": km}
+
+
+def _biomass_parts(reaction: cobra.Reaction, flux: float, states: set[str]) -> tuple[int, int]:
+    """Drains (consumed states) and rest (0 or 1) of a per-substrate biomass."""
+    direction = 1 if flux > 0 else -1
+    oriented = {m.id: direction * c for m, c in reaction.metabolites.items() if m.id in states}
+    return sum(c < 0 for c in oriented.values()), int(any(c > 0 for c in oriented.values()))
 
 
 def _km_count(

@@ -6,7 +6,9 @@ times the volume of the compartment of the reaction's first dynamic species, so 
 equals kinetigen's rhs. Extracellular metabolites, H+ and H2O are constant boundary species
 (H+ at 10^-pH of its compartment, H2O at 55.5 mol/L; neither enters a rate law). Parameters
 are global: ``Vmax_<reaction>`` (mol/L/h), ``Keq_<reaction>`` (model orientation, reversible
-laws only) and ``km_<reaction>_<metabolite>`` (mol/L).
+laws only) and ``km_<reaction>_<metabolite>`` (mol/L); the drains of a per-substrate biomass
+(``kinetics.biomass_law``) are reactions ``R_<biomass>__<substrate>`` whose Km keep the biomass
+reaction's name.
 """
 
 from __future__ import annotations
@@ -219,7 +221,7 @@ class _SbmlIds:
 def _rate_terms(sbml: libsbml.Model, law: RateLaw, ln_keq: float, ids: _SbmlIds) -> tuple[str, ...]:
     """Numerator, driving force and denominator of ``law``'s formula (adds its Keq)."""
     def saturation(metabolite: str) -> str:
-        return f"({ids.species[metabolite]} / {ids.km[(law.reaction, metabolite)]})"
+        return f"({ids.species[metabolite]} / {ids.km[(law.km_reaction, metabolite)]})"
 
     def polynomial(metabolite: str, exponent: int) -> str:
         u = saturation(metabolite)

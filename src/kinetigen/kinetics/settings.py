@@ -61,6 +61,7 @@ class KineticsSettings:
     device: str
     measured_km: tuple[MeasuredKm, ...] = ()
     km_prior: KmPrior | None = None
+    biomass_law: str = "lumped"
 
     @property
     def rt(self) -> float:
@@ -132,6 +133,7 @@ class KineticsSettings:
             device=kinetics.device,
             measured_km=kinetics.measured(),
             km_prior=KmPrior.from_settings(kinetics.km_prior),
+            biomass_law=kinetics.biomass_law,
         )
 
     @classmethod

@@ -27,7 +27,17 @@ Conventions (DESIGN.md 2.4):
   is no Gamma, so a small molecule (other than H+ and H2O) saturates there like any substrate:
   otherwise the rate would ignore it and a depleted small molecule would go on being consumed;
 - the biomass reaction saturates once per substrate (its coefficients are not cooperativity);
-  so does a reactant with a fractional coefficient (e.g. 0.5 O2).
+  so does a reactant with a fractional coefficient (e.g. 0.5 O2);
+- ``kinetics.biomass_law`` chooses the biomass reaction's law: ``lumped`` (the default), one
+  irreversible Michaelis-Menten law over all its substrates, or ``per_substrate``, one
+  irreversible Michaelis-Menten drain per state substrate plus a constant-rate rest
+  (:mod:`kinetigen.kinetics.drains`). The drains are pseudo-reactions of the kinetic model
+  (ids ``<biomass>__<substrate>``, ``<biomass>__rest``), each with its own stoichiometry
+  column and a flux column equal to the biomass flux, so everything downstream (Vmax from
+  the flux, the batched Jacobian, the nonlinear model, SBML) treats them as ordinary
+  reactions; ``RateLaw.parent`` names the biomass reaction, so each drain's Km keeps the
+  lumped law's name ``km_<biomass>_<substrate>`` and the Km space does not grow (it loses
+  the Km of constant substrates, e.g. CO2, whose drains would change no state).
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ import pandas as pd
 import scipy.linalg
 
 from kinetigen.columns import DG_PREFIX, FLUX_PREFIX, LNC_PREFIX
+from kinetigen.kinetics.drains import PER_SUBSTRATE, split_biomass
 from kinetigen.kinetics.settings import KineticsSettings, as_settings
 from kinetigen.kinetics.split import SteadyStateSplit
 from kinetigen.kinetics.validity import validity_threshold
@@ -74,10 +85,18 @@ class RateLaw:
     substrates: tuple[tuple[str, int], ...]
     products: tuple[tuple[str, int], ...]
     thermodynamic: tuple[tuple[str, float], ...]
+    # The model reaction a pseudo-reaction stands for (a biomass drain); "" for a reaction
+    # of the model itself.
+    parent: str = ""
 
     @property
     def reversible(self) -> bool:
         return self.kind != IRREVERSIBLE_MM
+
+    @property
+    def km_reaction(self) -> str:
+        """The reaction that names this law's Km (``km_<km_reaction>_<metabolite>``)."""
+        return self.parent or self.reaction
 
 
 @dataclass(frozen=True)
@@ -190,6 +209,32 @@ class KineticModel:
             "km_parameters": len(self.parameters),
             "steady_states": self.n_steady_states,
         }
+
+    def growth_weights(self) -> np.ndarray:
+        """Weights g [reactions] of the growth flux J_mu = g . v (mol/L/h), mu = J_mu /
+        ``settings.flux_to_molar_rate`` (1/h); all zero when the biomass reaction is not
+        active. The one definition of growth that the bioreactor and the control analysis use.
+
+        Lumped: the biomass reaction itself (weight 1). Drained (``biomass_law:
+        per_substrate``): the flux-weighted mean of the substrate drains, weight
+        g_s = |c_s| / sum_k |c_k| with c_s the biomass coefficient of substrate s, i.e. each
+        drain's share of the precursor consumption (mmol/gDW) that the biomass reaction makes.
+        Every drain runs at the biomass flux at every steady state, so J_mu equals it there
+        (mu is exactly the sampled growth rate); away from it mu is the consumption-weighted
+        mean of the drains' rates relative to their steady-state rates, times the growth
+        rate. Being linear in v, its control coefficients are the g-and-flux-weighted mean of
+        the drains' (exact to first order, summation holds). The constant-rate rest is left
+        out: it does not respond and would only damp mu.
+        """
+        biomass = self.settings.biomass_reaction
+        weights = np.zeros(len(self.rate_laws))
+        for j, law in enumerate(self.rate_laws):
+            if law.reaction == biomass:
+                weights[j] = 1.0
+            elif law.parent == biomass and law.substrates:
+                weights[j] = abs(float(self.reaction_metabolites[j][law.substrates[0][0]]))
+        total = weights.sum()
+        return weights / total if total > 0 else weights
 
     def concentrations(self, steady_state: int) -> np.ndarray:
         """Concentrations (mol/L) of ``metabolites`` in steady state ``steady_state``
@@ -342,18 +387,20 @@ def build_kinetic_model(
     """
     settings = as_settings(config)
     _check_samples(cobra_model, samples, settings, environment)
-    laws, active_fluxes, dg_columns = _active_reactions(cobra_model, samples, settings, environment)
+    reactions = _active_reactions(cobra_model, samples, settings, environment)
+    if settings.biomass_law == PER_SUBSTRATE:
+        reactions = _per_substrate_biomass(cobra_model, reactions, settings, environment)
+    laws, reaction_metabolites = reactions.laws, reactions.metabolites
     # Metabolites of the kept reactions, in model order.
-    used = {m.id for law in laws for m in cobra_model.reactions.get_by_id(law.reaction).metabolites}
+    used = {m for coefficients in reaction_metabolites for m in coefficients}
     states, boundary, fixed = _partition_metabolites(cobra_model, used, settings)
     metabolites = states + boundary
     ln_concentration = _ln_concentrations(samples, metabolites, environment)
     index = {m: i for i, m in enumerate(metabolites)}
     state_index = {m: i for i, m in enumerate(states)}
-    reaction_objects = [cobra_model.reactions.get_by_id(law.reaction) for law in laws]
-    stoichiometry = _state_stoichiometry(reaction_objects, state_index)
-    parameters, layout = _layout(laws, reaction_objects, index, state_index)
-    dg = np.column_stack(dg_columns)
+    stoichiometry = _state_stoichiometry(reaction_metabolites, state_index)
+    parameters, layout = _layout(laws, reaction_metabolites, index, state_index)
+    dg = np.column_stack(reactions.dg)
     growth_rate = _growth_rates(samples, settings, environment)
     independent, dependent, link = conservation_analysis(stoichiometry)
     model = KineticModel(
@@ -364,9 +411,7 @@ def build_kinetic_model(
         boundary=boundary,
         fixed=fixed,
         stoichiometry=stoichiometry,
-        reaction_metabolites=[
-            {m.id: float(c) for m, c in r.metabolites.items()} for r in reaction_objects
-        ],
+        reaction_metabolites=reaction_metabolites,
         compartments={m.id: m.compartment for m in cobra_model.metabolites if m.id in used},
         names={m.id: m.name or m.id for m in cobra_model.metabolites if m.id in used},
         parameters=parameters,
@@ -376,7 +421,7 @@ def build_kinetic_model(
         link=link,
         sample_ids=list(samples.index),
         ln_concentration=ln_concentration,
-        flux=np.column_stack(active_fluxes) * settings.flux_to_molar_rate,
+        flux=np.column_stack(reactions.fluxes) * settings.flux_to_molar_rate,
         dg=dg,
         ln_keq=_ln_keq(laws, dg, ln_concentration, index, settings.rt),
         growth_rate=growth_rate,
@@ -412,13 +457,25 @@ def _check_samples(
         )
 
 
+@dataclass
+class _Reactions:
+    """The kinetic model's reactions before the layout: rate laws, stoichiometries
+    (metabolite id -> coefficient), flux columns (mmol/gDW/h) and dG columns (kJ/mol)."""
+
+    laws: list[RateLaw]
+    metabolites: list[dict[str, float]]
+    fluxes: list[np.ndarray]
+    dg: list[np.ndarray]
+
+
 def _active_reactions(
     cobra_model: cobra.Model, samples: pd.DataFrame, settings: KineticsSettings, environment: str
-) -> tuple[list[RateLaw], list[np.ndarray], list[np.ndarray]]:
-    """Rate law, flux column (mmol/gDW/h) and dG column (kJ/mol; NaN without data) of every
-    active reaction that changes a state, in model order. Exchanges with the medium change
-    none; a boundary reaction on a state (a reduced model's drain or supply of a core
-    metabolite, :mod:`kinetigen.core.reduce`) is kept, irreversible in its flux direction."""
+) -> _Reactions:
+    """Rate law, stoichiometry, flux column (mmol/gDW/h) and dG column (kJ/mol; NaN without
+    data) of every active reaction that changes a state, in model order. Exchanges with the
+    medium change none; a boundary reaction on a state (a reduced model's drain or supply of
+    a core metabolite, :mod:`kinetigen.core.reduce`) is kept, irreversible in its flux
+    direction."""
     boundary_reactions = {reaction.id for reaction in cobra_model.boundary}
     laws: list[RateLaw] = []
     active_fluxes: list[np.ndarray] = []
@@ -458,7 +515,80 @@ def _active_reactions(
             environment,
             irreversible_no_data,
         )
-    return laws, active_fluxes, dg_columns
+    metabolites = [
+        {m.id: float(c) for m, c in cobra_model.reactions.get_by_id(r).metabolites.items()}
+        for r in (law.reaction for law in laws)
+    ]
+    return _Reactions(laws, metabolites, active_fluxes, dg_columns)
+
+
+def _per_substrate_biomass(
+    cobra_model: cobra.Model, reactions: _Reactions, settings: KineticsSettings, environment: str
+) -> _Reactions:
+    """``reactions`` with the biomass law replaced, in place, by one irreversible
+    Michaelis-Menten drain per state substrate and a constant-rate rest
+    (:func:`kinetigen.kinetics.drains.split_biomass`); every part's flux is the biomass flux.
+    Unchanged when the biomass reaction is not active."""
+    biomass = settings.biomass_reaction
+    positions = [j for j, law in enumerate(reactions.laws) if law.reaction == biomass]
+    if not positions:
+        return reactions
+    j = positions[0]
+    law = reactions.laws[j]
+    used = {m for coefficients in reactions.metabolites for m in coefficients}
+    states = _partition_metabolites(cobra_model, used, settings)[0]
+    others = reactions.metabolites[:j] + reactions.metabolites[j + 1 :]
+    parts = split_biomass(
+        reactions.metabolites[j],
+        law.direction,
+        [m for m, _ in law.substrates],
+        states,
+        _state_stoichiometry(others, {m: i for i, m in enumerate(states)}),
+    )
+    state_set = set(states)
+    parts = [p for p in parts if any(m in state_set for m in p.coefficients)]
+    laws = [
+        RateLaw(
+            reaction=part.reaction_id(biomass),
+            kind=IRREVERSIBLE_MM,
+            direction=law.direction,
+            substrates=() if part.substrate is None else ((part.substrate, 1),),
+            products=(),
+            thermodynamic=(),
+            parent=biomass,
+        )
+        for part in parts
+    ]
+    logger.info(
+        "%s: biomass reaction %s split into %d drains%s",
+        environment,
+        biomass,
+        sum(part.substrate is not None for part in parts),
+        " and a constant-rate rest" if parts and parts[-1].substrate is None else "",
+    )
+
+    def spliced(items: list, new: list) -> list:
+        return items[:j] + new + items[j + 1 :]
+
+    split = _Reactions(
+        spliced(reactions.laws, laws),
+        spliced(reactions.metabolites, [part.coefficients for part in parts]),
+        spliced(reactions.fluxes, [reactions.fluxes[j]] * len(parts)),
+        spliced(reactions.dg, [reactions.dg[j]] * len(parts)),
+    )
+    state_index = {m: i for i, m in enumerate(states)}
+    before, after = (
+        len(conservation_analysis(_state_stoichiometry(r.metabolites, state_index))[1])
+        for r in (reactions, split)
+    )
+    if after != before:
+        logger.warning(
+            "%s: the biomass drains conserve %d of the lumped model's %d moieties",
+            environment,
+            after,
+            before,
+        )
+    return split
 
 
 def _flux_direction(
@@ -538,14 +668,14 @@ def _ln_concentrations(
 
 
 def _state_stoichiometry(
-    reactions: Sequence[cobra.Reaction], state_index: Mapping[str, int]
+    reactions: Sequence[Mapping[str, float]], state_index: Mapping[str, int]
 ) -> np.ndarray:
-    """N [states, reactions] of the kept reactions."""
+    """N [states, reactions] of the kept reactions (metabolite id -> coefficient each)."""
     stoichiometry = np.zeros((len(state_index), len(reactions)))
-    for j, reaction in enumerate(reactions):
-        for metabolite, coefficient in reaction.metabolites.items():
-            if metabolite.id in state_index:
-                stoichiometry[state_index[metabolite.id], j] = coefficient
+    for j, coefficients in enumerate(reactions):
+        for metabolite, coefficient in coefficients.items():
+            if metabolite in state_index:
+                stoichiometry[state_index[metabolite], j] = coefficient
     return stoichiometry
 
 
@@ -585,7 +715,7 @@ def _growth_rates(
 
 def _layout(
     laws: Sequence[RateLaw],
-    reactions: Sequence[cobra.Reaction],
+    reactions: Sequence[Mapping[str, float]],
     index: Mapping[str, int],
     state_index: Mapping[str, int],
 ) -> tuple[list[KmParameter], Layout]:
@@ -601,14 +731,15 @@ def _layout(
 
     param_entry: list[int] = []
     thermo_entry: list[int] = []
-    for j, (law, reaction) in enumerate(zip(laws, reactions, strict=True)):
-        coefficients = {m.id: c for m, c in reaction.metabolites.items()}
+    for j, (law, coefficients) in enumerate(zip(laws, reactions, strict=True)):
         for metabolite, exponent, substrate in [(m, n, True) for m, n in law.substrates] + [
             (m, n, False) for m, n in law.products
         ]:
             role = "substrate" if coefficients[metabolite] < 0 else "product"
             parameters.append(
-                KmParameter(f"km_{law.reaction}_{metabolite}", law.reaction, metabolite, role)
+                KmParameter(
+                    f"km_{law.km_reaction}_{metabolite}", law.km_reaction, metabolite, role
+                )
             )
             param_rows.append((j, index[metabolite], exponent, substrate))
             param_entry.append(entry(j, metabolite))

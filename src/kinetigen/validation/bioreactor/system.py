@@ -46,12 +46,14 @@ class BioreactorModel:
         self.nonlinear = NonlinearModel(kinetic_model, int(steady_state), ln_km)
         self.steady_state = int(steady_state)
         biomass = kinetic_model.settings.biomass_reaction
-        if biomass not in kinetic_model.reactions:
+        # mu = growth_weights . v / flux_to_molar_rate (KineticModel.growth_weights: the
+        # biomass reaction, or the flux-weighted mean of its per-substrate drains).
+        self.growth_weights = kinetic_model.growth_weights()
+        if not self.growth_weights.any():
             raise ValueError(
                 f"environment {kinetic_model.environment!r}: biomass reaction {biomass!r} is "
                 "not active in the kinetic model, so nothing grows"
             )
-        self.biomass_index = kinetic_model.reactions.index(biomass)
         self.extracellular = dynamic_extracellular(kinetic_model, self.settings)
         self.substrate = resolve_substrate(kinetic_model, self.settings)
         self.substrate_index = self.extracellular.index(self.substrate)
@@ -100,8 +102,8 @@ class BioreactorModel:
         return self.nonlinear.rates(concentrations[:n], self.boundary(concentrations[n:]))
 
     def growth_rate(self, y: np.ndarray) -> float:
-        """mu (1/h): the biomass reaction's rate in mmol/gDW/h."""
-        return float(self.rates(y)[self.biomass_index] / self.flux_to_molar_rate)
+        """mu (1/h): the growth flux (``KineticModel.growth_weights``) in mmol/gDW/h."""
+        return float(self.growth_weights @ self.rates(y) / self.flux_to_molar_rate)
 
     def specific_exchange(self, y: np.ndarray) -> np.ndarray:
         """Exchange of the dynamic extracellular metabolites per gDW (mmol/gDW/h; negative
@@ -145,7 +147,7 @@ class BioreactorModel:
             [
                 self.kinetic_model.stoichiometry @ rates,
                 (biomass / self.cell_density) * (self.exchange_stoichiometry @ rates),
-                [biomass * rates[self.biomass_index] / self.flux_to_molar_rate],
+                [biomass * (self.growth_weights @ rates) / self.flux_to_molar_rate],
             ]
         )
 
@@ -165,8 +167,8 @@ class BioreactorModel:
         jacobian[:n, : n + m] = self.kinetic_model.stoichiometry @ dv
         jacobian[n : n + m, : n + m] = volume_fraction * (self.exchange_stoichiometry @ dv)
         jacobian[n : n + m, -1] = (self.exchange_stoichiometry @ rates) / self.cell_density
-        jacobian[-1, : n + m] = biomass * dv[self.biomass_index] / self.flux_to_molar_rate
-        jacobian[-1, -1] = rates[self.biomass_index] / self.flux_to_molar_rate
+        jacobian[-1, : n + m] = biomass * (self.growth_weights @ dv) / self.flux_to_molar_rate
+        jacobian[-1, -1] = (self.growth_weights @ rates) / self.flux_to_molar_rate
         return jacobian
 
     # --- events -----------------------------------------------------------------------------
