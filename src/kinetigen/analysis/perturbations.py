@@ -84,12 +84,13 @@ def flux_targets(
     :class:`AnalysisError` naming the reaction and the environment otherwise.
     """
     weights = []
+    growth = model.growth_weights()
     for reaction_id in reactions:
         row = np.zeros(len(model.reactions))
         if reaction_id in model.reactions:
             row[model.reactions.index(reaction_id)] = 1.0
-        elif reaction_id == model.settings.biomass_reaction and model.growth_weights().any():
-            row = model.growth_weights()
+        elif reaction_id == model.settings.biomass_reaction and growth.any():
+            row = growth
         else:
             reaction = cobra_model.reactions.get_by_id(reaction_id)
             metabolites = list(reaction.metabolites.items())

@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from kinetigen.kinetics.prior import KmPrior
 from kinetigen.plots.common import COLOURS
 
 
@@ -324,19 +325,19 @@ def plot_bioreactor(
 
 @dataclass(frozen=True)
 class KmReference:
-    """The Km prior drawn in the Km figure: log10 Km ~ N(log10 ``median_M``, ``log10_sd``^2);
+    """The Km prior drawn in the Km figure (:class:`kinetigen.kinetics.prior.KmPrior`, by
+    default its documented defaults: median 0.1 mM, one decade, Bar-Even et al. 2011);
     ``used`` says whether the run samples from it (``kinetics.km_prior.kind lognormal``) or
-    it is only the literature reference (Bar-Even et al. 2011, the prior's defaults)."""
+    it is only the literature reference."""
 
-    median_M: float = 1.0e-4
-    log10_sd: float = 1.0
+    prior: KmPrior = KmPrior(1.0e-4, 1.0)
     used: bool = False
 
     @property
     def central_range_M(self) -> tuple[float, float]:
         """median_M x 10^(+-log10_sd): the central 68 % (10 uM to 1 mM by default)."""
-        spread = 10.0**self.log10_sd
-        return self.median_M / spread, self.median_M * spread
+        spread = 10.0**self.prior.log10_sd
+        return self.prior.median_M / spread, self.prior.median_M * spread
 
     @property
     def factor_ten_range_M(self) -> tuple[float, float]:

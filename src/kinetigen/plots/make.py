@@ -11,6 +11,7 @@ import pandas as pd
 
 from kinetigen.io import read_csv, read_json, read_parquet
 from kinetigen.kinetics.parameters import SOURCE
+from kinetigen.kinetics.prior import KmPrior
 from kinetigen.plots.common import save_figure
 from kinetigen.plots.figures import (
     KmReference,
@@ -73,12 +74,12 @@ def km_saturation_values(
 def km_reference(km_prior: Mapping[str, Any]) -> KmReference:
     """The Km figure's prior: ``kinetics.km_prior`` when used, else its documented defaults
     (median 0.1 mM, one decade: Bar-Even et al. 2011) as the literature reference."""
-    defaults = KmReference()
-    return KmReference(
+    defaults = KmReference().prior
+    prior = KmPrior(
         float(km_prior.get("median_M", defaults.median_M)),
         float(km_prior.get("log10_sd", defaults.log10_sd)),
-        used=km_prior.get("kind", "none") != "none",
     )
+    return KmReference(prior, used=km_prior.get("kind", "none") != "none")
 
 
 def measured_km_values(km_space: pd.DataFrame) -> pd.DataFrame:
