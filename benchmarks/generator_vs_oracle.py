@@ -45,7 +45,7 @@ def main() -> None:
     rows = []
     for env in config["environments"]:
         folder = args.results / "envs" / env
-        samples = read_parquet(folder / "steady_states.parquet")
+        samples = read_parquet(folder / "kinetic_steady_states.parquet")
         model = build_kinetic_model(cobra_model, samples, config, env)
         jacobian = BatchedJacobian(model, shared_index=space.index_of(model))
         positions = model.split.evaluation

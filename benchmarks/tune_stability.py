@@ -62,7 +62,7 @@ def run_one(task: tuple) -> pd.DataFrame:
     inputs = TrainingInputs.read(
         load_network(config["model"], solver=config["solver"]),
         environments,
-        [results / "envs" / e / "steady_states.parquet" for e in environments],
+        [results / "envs" / e / "kinetic_steady_states.parquet" for e in environments],
         results / "kinetic" / "parameters.csv",
         [results / "envs" / e / "attainability.csv" for e in environments],
     )

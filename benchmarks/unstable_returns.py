@@ -36,7 +36,7 @@ def tested_model(results: Path, config: dict, env: str, group: str, index: int):
     """The NonlinearModel of model ``index`` of ``group`` in ``env``'s validation outputs, and
     its row of the perturbation table (lambda_max, return time)."""
     network = load_network(config["model"], solver=config.get("solver", "hybrid"))
-    samples = read_parquet(results / "envs" / env / "steady_states.parquet")
+    samples = read_parquet(results / "envs" / env / "kinetic_steady_states.parquet")
     model = build_kinetic_model(network, samples, KineticsSettings.from_config(config), env)
     parameters = read_parquet(results / "validation" / env / "parameters.parquet")
     row = parameters[(parameters["group"] == group) & (parameters["model"] == index)]

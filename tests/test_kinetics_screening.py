@@ -203,6 +203,23 @@ def test_split_is_disjoint_spread_and_keeps_its_gap():
         split_steady_states(100, 90, 5, gap=15, environment="acetate")
 
 
+def test_split_of_a_thinned_chain_measures_the_gap_along_the_chain():
+    """After the slow-pool screen the rows are every other sample: the gap counts chain
+    steps, the evaluation rows sit where the full chain's would, and a full chain splits as
+    without chain positions."""
+    chain = np.arange(0, 2000, 2)
+    split = split_steady_states(1000, 100, 20, gap=15, chain=chain)
+    np.testing.assert_array_equal(chain[split.evaluation], np.arange(50, 2000, 100))
+    gaps = np.abs(chain[split.evaluation][:, None] - chain[split.train][None, :]).min(axis=1)
+    assert gaps.min() >= 15
+    full = split_steady_states(1000, 100, 20, gap=15, chain=np.arange(1000))
+    plain = split_steady_states(1000, 100, 20, gap=15)
+    np.testing.assert_array_equal(full.train, plain.train)
+    np.testing.assert_array_equal(full.evaluation, plain.evaluation)
+    with pytest.raises(SplitError, match="ascend"):
+        split_steady_states(3, 1, 1, chain=[0, 2, 1])
+
+
 # Measured Km (kinetics.measured_km): two fixed values and two ranges of glycolytic enzymes.
 MEASURED = [
     {"reaction": "PGI", "metabolite": "g6p_c", "value_M": 2.9e-3, "source": "test: fixed"},

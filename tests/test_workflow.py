@@ -429,7 +429,7 @@ def test_tiny_run_adapts_from_the_trained_generator_and_resumes(tiny_run, tmp_pa
     inputs = TrainingInputs.read(
         load_network("textbook"),
         names,
-        [results / "envs" / env / "steady_states.parquet" for env in names],
+        [results / "envs" / env / "kinetic_steady_states.parquet" for env in names],
         results / "kinetic" / "parameters.csv",
         [results / "envs" / env / "attainability.csv" for env in names],
     )

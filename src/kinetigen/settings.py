@@ -382,6 +382,11 @@ class AttainabilitySettings(SectionSettings):
     """``kinetics.attainability``: the CMA-ES search over saturations."""
 
 
+@section("kinetics.pool_turnover")
+class PoolTurnoverSettings(SectionSettings):
+    """``kinetics.pool_turnover``: the slow-pool screen of the sampled steady states."""
+
+
 @section("kinetics.oracle")
 class OracleSettings(SectionSettings):
     """``kinetics.oracle``: the ORACLE baseline's draws."""
@@ -722,6 +727,7 @@ SECTIONS: tuple[type[SectionSettings], ...] = (
     ThresholdSettings,
     SplitSettings,
     AttainabilitySettings,
+    PoolTurnoverSettings,
     OracleSettings,
     SbmlSettings,
     KmPriorSettings,

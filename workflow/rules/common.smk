@@ -102,8 +102,12 @@ ENERGY_THERMO = {key: value for key, value in config["thermo"].items() if key !=
 TFA_PHYSIOLOGY = {key: config["physiology"][key] for key in ("temperature_K", "compartments")}
 
 
+# The steady states every kinetic stage reads (rule screen_steady_states).
+KINETIC_STEADY_STATES = "results/envs/{env}/kinetic_steady_states.parquet"
+
+
 def steady_states(wildcards):
-    return f"results/envs/{wildcards.env}/steady_states.parquet"
+    return KINETIC_STEADY_STATES.format(env=wildcards.env)
 
 
 def kinetics_config(*stages):
@@ -111,7 +115,7 @@ def kinetics_config(*stages):
     the sub-sections of other rules (so editing the ORACLE sample count does not rerun the
     attainability screen). The Km prior goes to ORACLE's readers and to training, and only
     when it is on (kind lognormal), so the default run's params are as without it."""
-    per_rule = {"attainability", "oracle", "sbml", "km_prior"}
+    per_rule = {"attainability", "oracle", "sbml", "km_prior", "pool_turnover"}
     if "oracle" in stages and config["kinetics"]["km_prior"]["kind"] != "none":
         stages = (*stages, "km_prior")
     kinetics = {
@@ -174,7 +178,7 @@ def training_config():
 
 
 TRAINING_INPUT = dict(
-    samples=expand("results/envs/{env}/steady_states.parquet", env=ENVIRONMENTS),
+    samples=expand(KINETIC_STEADY_STATES, env=ENVIRONMENTS),
     parameters="results/kinetic/parameters.csv",
     attainability=expand("results/envs/{env}/attainability.csv", env=ENVIRONMENTS),
 )

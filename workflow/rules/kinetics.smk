@@ -1,8 +1,34 @@
+rule screen_steady_states:
+    """The sampled steady states the kinetic stages use: those without a pool too slow for
+    any Km set to meet the threshold (kinetics.pool_turnover; all of them by default)."""
+    input:
+        network_files,
+        samples="results/envs/{env}/steady_states.parquet",
+    output:
+        samples="results/envs/{env}/kinetic_steady_states.parquet",
+        table="results/envs/{env}/pool_turnover.csv",
+    params:
+        **NETWORK_PARAMS,
+        config=kinetics_config(),
+        min_factor=config["kinetics"]["pool_turnover"]["min_factor"],
+    log:
+        "results/logs/screen_steady_states/{env}.log",
+    benchmark:
+        "results/benchmarks/screen_steady_states/{env}.tsv"
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../../envs/kinetigen.yaml"
+    script:
+        "../../scripts/screen_steady_states.py"
+
+
 rule kinetic_parameters:
     """One Km parameter space (names and ln Km bounds) shared by every environment."""
     input:
         ALL_NETWORK_FILES,
-        samples=expand("results/envs/{env}/steady_states.parquet", env=ENVIRONMENTS),
+        samples=expand(KINETIC_STEADY_STATES, env=ENVIRONMENTS),
     output:
         parameters="results/kinetic/parameters.csv",
     params:

@@ -34,7 +34,7 @@ rule bioreactor:
     """Batch culture to substrate exhaustion for an ensemble of generated models."""
     input:
         environment_network_files(BIOREACTOR),
-        samples=f"results/envs/{BIOREACTOR}/steady_states.parquet",
+        samples=KINETIC_STEADY_STATES.format(env=BIOREACTOR),
         parameters="results/kinetic/parameters.csv",
         generator=VALIDATED_GENERATOR,
     output:

@@ -78,7 +78,7 @@ def adapt_generator(
     training, adaptation = config.training, config.training.adaptation
     generator, encoder, start = load_generator(generator_path)
     method, mode = str(start["method"]), str(start["mode"])
-    positions = training_positions(inputs.attainability, [environment])
+    positions = training_positions(inputs.attainability, inputs.samples, [environment])
     unseen = evaluation_positions(as_settings(config), inputs.samples, environment)
     pairs = [*positions.items(), (environment, unseen)]
     train_part, monitor_part = kinetic_environments(inputs, pairs, config, encoder, threads)

@@ -105,7 +105,7 @@ class TrainingInputs:
         return cls.read(
             load_networks(model, solver=config.get("solver", "hybrid")),
             environments,
-            [results / "envs" / env / "steady_states.parquet" for env in environments],
+            [results / "envs" / env / "kinetic_steady_states.parquet" for env in environments],
             results / "kinetic" / "parameters.csv",
             [results / "envs" / env / "attainability.csv" for env in environments],
         )
@@ -130,7 +130,7 @@ def evaluation_positions(
     settings: KineticsSettings, samples: Mapping[str, pd.DataFrame], name: str
 ) -> list[int]:
     """The unseen evaluation steady states of environment ``name`` (``kinetics.split``)."""
-    return settings.split(len(samples[name]), name).evaluation.tolist()
+    return settings.split(len(samples[name]), name, samples[name].index).evaluation.tolist()
 
 
 def kinetic_environments(
@@ -201,11 +201,17 @@ class TrainedGenerator:
 
 
 def training_positions(
-    attainability: Mapping[str, pd.DataFrame], train_names: Sequence[str]
+    attainability: Mapping[str, pd.DataFrame],
+    samples: Mapping[str, pd.DataFrame],
+    train_names: Sequence[str],
 ) -> dict[str, list[int]]:
-    """Attainable training steady states per training environment; environments whose screen
-    kept none are left out with a warning (:class:`NoAttainableSteadyStates` if none is left)."""
-    positions = {name: attainable_positions(attainability[name]) for name in train_names}
+    """Attainable training steady states (positions in ``samples``) per training environment;
+    environments whose screen kept none are left out with a warning
+    (:class:`NoAttainableSteadyStates` if none is left)."""
+    positions = {
+        name: attainable_positions(attainability[name], samples[name].index)
+        for name in train_names
+    }
     for name, kept in positions.items():
         if not kept:
             log.warning("%s: no attainable steady state; left out of training", name)
@@ -381,7 +387,7 @@ def train_generator(
     config = WorkflowSettings.coerce(config)
     training = config.training
     samples = inputs.samples
-    positions = training_positions(inputs.attainability, train_names)
+    positions = training_positions(inputs.attainability, inputs.samples, train_names)
     conditional = mode == "conditional" and config.generator.condition_dim > 0
     encoder = fitted_encoder(config, conditional, samples, positions)
     # A benchmark's monitor scores the unseen evaluation steady states (out of sample).
@@ -472,7 +478,10 @@ def evaluate_saved(
             (name, evaluation_positions(settings, inputs.samples, name))
             for name in trained + heldout
         ],
-        "training": [(name, attainable_positions(inputs.attainability[name])) for name in trained],
+        "training": [
+            (name, attainable_positions(inputs.attainability[name], inputs.samples[name].index))
+            for name in trained
+        ],
     }
     environments = kinetic_environments(
         inputs, sets["unseen"] + sets["training"], config, encoder, threads

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from kinetigen.kinetics.prior import KmPrior
-from kinetigen.kinetics.split import SteadyStateSplit, split_steady_states
+from kinetigen.kinetics.split import SteadyStateSplit, chain_positions, split_steady_states
 from kinetigen.schema import ConfigError
 from kinetigen.settings import (
     GAS_CONSTANT_KJ_PER_MOL_K,
@@ -73,10 +73,18 @@ class KineticsSettings:
         """Factor from mmol/gDW/h to mol/L/h (litres of cell volume)."""
         return 1.0e-3 * self.cell_density_gDW_per_L
 
-    def split(self, n_steady_states: int, environment: str = "?") -> SteadyStateSplit:
-        """Training and evaluation positions of an environment's ``n_steady_states``."""
+    def split(
+        self, n_steady_states: int, environment: str = "?", sample_ids: Sequence[Any] = ()
+    ) -> SteadyStateSplit:
+        """Training and evaluation positions of an environment's ``n_steady_states``; integer
+        ``sample_ids`` are their chain positions (:func:`chain_positions`)."""
         return split_steady_states(
-            n_steady_states, self.split_train, self.split_evaluation, self.split_gap, environment
+            n_steady_states,
+            self.split_train,
+            self.split_evaluation,
+            self.split_gap,
+            environment,
+            chain_positions(sample_ids),
         )
 
     @property

@@ -14,7 +14,9 @@ tests and the bioreactor use the evaluation positions only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,10 +34,30 @@ class SteadyStateSplit:
     evaluation: np.ndarray
 
 
+def chain_positions(sample_ids: Sequence[Any]) -> np.ndarray | None:
+    """The sample ids as chain positions when they are ascending integers (the sampler's row
+    numbers, kept by the slow-pool screen), else None (rows are consecutive)."""
+    ids = list(sample_ids)
+    if not ids or not all(isinstance(i, (int, np.integer)) for i in ids):
+        return None
+    position = np.asarray(ids, dtype=int)
+    return position if np.all(np.diff(position) > 0) else None
+
+
 def split_steady_states(
-    n_steady_states: int, n_train: int, n_evaluation: int, gap: int = 0, environment: str = "?"
+    n_steady_states: int,
+    n_train: int,
+    n_evaluation: int,
+    gap: int = 0,
+    environment: str = "?",
+    chain: Sequence[int] | None = None,
 ) -> SteadyStateSplit:
     """Disjoint training and evaluation positions, at least ``gap`` apart (deterministic).
+
+    ``chain``: each row's position along the sampling chain, ascending (the sample ids of
+    a table the slow-pool screen thinned, :mod:`kinetigen.kinetics.turnover`); distances
+    are measured along it and the evaluation rows are the first at or after evenly spaced
+    chain positions. None: rows 0..n-1 are consecutive chain positions.
 
     Raises :class:`SplitError` naming the environment and the config keys when the table has
     too few steady states for the split.
@@ -44,9 +66,14 @@ def split_steady_states(
         raise SplitError(
             "config keys kinetics.split.n_train and n_evaluation must be >= 1, gap >= 0"
         )
-    evaluation = ((np.arange(n_evaluation) + 0.5) * n_steady_states / n_evaluation).astype(int)
+    position = np.arange(n_steady_states) if chain is None else np.asarray(chain, dtype=int)
+    if len(position) != n_steady_states or np.any(np.diff(position) <= 0):
+        raise SplitError(f"environment {environment!r}: chain positions must ascend, one per row")
+    length = int(position[-1]) + 1 if n_steady_states else 0
+    targets = ((np.arange(n_evaluation) + 0.5) * length / n_evaluation).astype(int)
+    evaluation = np.minimum(np.searchsorted(position, targets), max(n_steady_states - 1, 0))
     everything = np.arange(n_steady_states)
-    distance = np.abs(everything[:, None] - evaluation[None, :]).min(axis=1)
+    distance = np.abs(position[:, None] - position[evaluation][None, :]).min(axis=1)
     allowed = everything[distance >= max(gap, 1)]
     if len(np.unique(evaluation)) < n_evaluation or len(allowed) < n_train:
         raise SplitError(
@@ -59,8 +86,17 @@ def split_steady_states(
     return SteadyStateSplit(train=train, evaluation=evaluation)
 
 
-def attainable_positions(attainability: pd.DataFrame) -> list[int]:
-    """The training positions that the attainability screen kept (its table's
-    ``attainable`` rows, ``results/envs/{env}/attainability.csv``), ascending: what training
-    uses, and what in-sample evaluation reports."""
-    return sorted(int(p) for p in attainability.loc[attainability["attainable"], "steady_state"])
+def attainable_positions(attainability: pd.DataFrame, sample_ids: Sequence[Any]) -> list[int]:
+    """Positions (in ``sample_ids``, the rows of the environment's kinetic steady states) of
+    the training steady states that the attainability screen kept (its table's
+    ``attainable`` rows, ``results/envs/{env}/attainability.csv``, which name sample ids),
+    ascending: what training uses, and what in-sample evaluation reports."""
+    position = {sample_id: index for index, sample_id in enumerate(sample_ids)}
+    kept = attainability.loc[attainability["attainable"], "steady_state"]
+    missing = [s for s in kept if s not in position]
+    if missing:
+        raise KeyError(
+            f"attainability names steady states {missing[:5]} that the kinetic steady states "
+            "lack; rerun the attainability rule"
+        )
+    return sorted(position[s] for s in kept)

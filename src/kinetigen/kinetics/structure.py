@@ -191,7 +191,7 @@ class KineticModel:
     @property
     def split(self) -> SteadyStateSplit:
         """Training and evaluation steady-state positions (``kinetics.split``)."""
-        return self.settings.split(self.n_steady_states, self.environment)
+        return self.settings.split(self.n_steady_states, self.environment, self.sample_ids)
 
     @property
     def n_reduced(self) -> int:
