@@ -57,7 +57,7 @@ def split_steady_states(
     ``chain``: each row's position along the sampling chain, ascending (the sample ids of
     a table the slow-pool screen thinned, :mod:`kinetigen.kinetics.turnover`); distances
     are measured along it and the evaluation rows are the first at or after evenly spaced
-    chain positions. None: rows 0..n-1 are consecutive chain positions.
+    chain positions (the next row where two would be the same). None: rows 0..n-1 are consecutive chain positions.
 
     Raises :class:`SplitError` naming the environment and the config keys when the table has
     too few steady states for the split.
@@ -71,7 +71,11 @@ def split_steady_states(
         raise SplitError(f"environment {environment!r}: chain positions must ascend, one per row")
     length = int(position[-1]) + 1 if n_steady_states else 0
     targets = ((np.arange(n_evaluation) + 0.5) * length / n_evaluation).astype(int)
-    evaluation = np.minimum(np.searchsorted(position, targets), max(n_steady_states - 1, 0))
+    evaluation = np.searchsorted(position, targets)
+    # A thinned chain can leave two targets the same first row: take the next one.
+    for k in range(1, n_evaluation):
+        evaluation[k] = max(evaluation[k], evaluation[k - 1] + 1)
+    evaluation = np.minimum(evaluation, max(n_steady_states - 1, 0))
     everything = np.arange(n_steady_states)
     distance = np.abs(position[:, None] - position[evaluation][None, :]).min(axis=1)
     allowed = everything[distance >= max(gap, 1)]
