@@ -216,6 +216,10 @@ def test_split_of_a_thinned_chain_measures_the_gap_along_the_chain():
     plain = split_steady_states(1000, 100, 20, gap=15)
     np.testing.assert_array_equal(full.train, plain.train)
     np.testing.assert_array_equal(full.evaluation, plain.evaluation)
+    # A stretch the screen emptied: two targets (12 and 37) fall on the same first row.
+    holed = np.r_[np.arange(10), np.arange(60, 100)]
+    split = split_steady_states(len(holed), 5, 4, gap=1, chain=holed)
+    np.testing.assert_array_equal(holed[split.evaluation], [60, 61, 62, 87])
     with pytest.raises(SplitError, match="ascend"):
         split_steady_states(3, 1, 1, chain=[0, 2, 1])
 
