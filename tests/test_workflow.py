@@ -84,12 +84,14 @@ def _planned(result: subprocess.CompletedProcess) -> dict[str, int]:
     return counts
 
 
-# The default config's plan before environment families existed (022c072): unchanged.
+# The default config's plan before environment families existed (022c072), plus the
+# slow-pool screen of each environment's steady states (a copy of them by default).
 DEFAULT_PLAN = dict(
-    reaction_energies=1, tfa=6, sample_steady_states=6, kinetic_parameters=1, attainability=6,
+    reaction_energies=1, tfa=6, sample_steady_states=6, screen_steady_states=6,
+    kinetic_parameters=1, attainability=6,
     oracle_baseline=6, export_sbml=6, train=1, train_per_environment=1, bioreactor=1,
     control_coefficients=6, enzyme_perturbations=6, evaluate_generator=2, perturbation_tests=6,
-    analysis_figures=1, figures=1, all=1, total=58,
+    analysis_figures=1, figures=1, all=1, total=64,
 )  # fmt: skip
 
 
@@ -105,7 +107,7 @@ def test_families_overlay_plans_every_member(workdir):
     plan = _planned(result)
     assert plan["tfa"] == plan["sample_steady_states"] == plan["perturbation_tests"] == 27
     assert plan["train"] == 1 and plan["train_per_environment"] == 3
-    assert plan["evaluate_generator"] == 4 and plan["total"] == 230
+    assert plan["evaluate_generator"] == 4 and plan["total"] == 257
 
 
 ADAPTATION_OVERLAY = {"training": {"adaptation": {"environments": ["pyruvate_aerobic"]}}}
@@ -140,6 +142,7 @@ def test_ijo1366_core_overlay_plans_one_reduction_per_environment(workdir):
     per_environment = (
         "tfa",
         "sample_steady_states",
+        "screen_steady_states",
         "attainability",
         "oracle_baseline",
         "export_sbml",
@@ -148,7 +151,7 @@ def test_ijo1366_core_overlay_plans_one_reduction_per_environment(workdir):
         "perturbation_tests",
     )
     expected = dict(DEFAULT_PLAN, **dict.fromkeys(per_environment, 4), reduce_core=4)
-    expected.update(core_definition=1, total=DEFAULT_PLAN["total"] - 8 * 2 + 4 + 1)
+    expected.update(core_definition=1, total=DEFAULT_PLAN["total"] - 9 * 2 + 4 + 1)
     assert _planned(result) == expected
 
 

@@ -57,7 +57,8 @@ def split_steady_states(
     ``chain``: each row's position along the sampling chain, ascending (the sample ids of
     a table the slow-pool screen thinned, :mod:`kinetigen.kinetics.turnover`); distances
     are measured along it and the evaluation rows are the first at or after evenly spaced
-    chain positions (the next row where two would be the same). None: rows 0..n-1 are consecutive chain positions.
+    chain positions (the next row where two would be the same). None: rows 0..n-1 are
+    consecutive chain positions.
 
     Raises :class:`SplitError` naming the environment and the config keys when the table has
     too few steady states for the split.
