@@ -12,7 +12,12 @@ from kinetigen.analysis import (
     combined_flux_control,
     control_coefficients_single,
 )
-from kinetigen.analysis.control import SINGULAR, finite_difference_control
+from kinetigen.analysis.control import (
+    OK,
+    SINGULAR,
+    ControlCoefficients,
+    finite_difference_control,
+)
 from kinetigen.kinetics import BatchedJacobian, build_kinetic_model
 from kinetigen.kinetics.synthetic import synthetic_steady_states
 
@@ -147,3 +152,28 @@ def test_bad_models_are_counted_not_raised(kinetic, population, monkeypatch):
     result = analysis(ln_km, positions[:4])
     assert (result.status[[0, 2, 3]] == SINGULAR).all()
     assert result.status_counts()["singular Jacobian"] == 3
+
+
+def _chain(flux_control: list[list[float]]) -> ControlCoefficients:
+    """A constant-rate supply v1 -> x -> v2: v1's elasticity to x is rounding noise, so the
+    steady-state flux v2 is set by v1 alone (C^J = [[1, 0], [1, 0]], C^x = [[1, -1]])."""
+    as_batch = lambda rows: torch.tensor([rows], dtype=torch.float64)  # noqa: E731
+    return ControlCoefficients(
+        ["supply", "use"],
+        ["x"],
+        as_batch(flux_control),
+        as_batch([[1.0, -1.0]]),
+        as_batch([[1e-17], [1.0]]),
+        as_batch([[1.0]]),
+        np.array([OK]),
+    )
+
+
+def test_connectivity_of_a_flux_that_a_constant_rate_sets():
+    # Every term of C^J E Lt is rounding noise there (1e-17): judged against its own size
+    # the residual would read 1 and reject a correct model; the floor of 1 keeps it at 1e-17.
+    residuals = _chain([[1.0, 0.0], [1.0, 0.0]]).residuals()
+    for name, value in residuals.items():
+        assert value[0] < 1e-12, (name, value)
+    # A genuine violation is still caught.
+    assert _chain([[1.0, 0.0], [0.5, 0.5]]).residuals()["flux_connectivity"][0] > 0.4

@@ -15,8 +15,10 @@ from kinetigen.analysis.perturbations import (
     flux_targets,
 )
 from kinetigen.analysis.stage import (
+    _summary_rows,
     control_analysis,
     fluxes_of_interest,
+    group_agreement,
     main_substrate_uptake,
     perturbation_analysis,
 )
@@ -219,3 +221,17 @@ def test_agreement_of_the_groups(setup):
     _, _, checks = control_analysis(model, cobra_model, samples, sets, {}, 0)
     different = checks["agreement"][model.settings.biomass_reaction]
     assert different["max_shift_iqr"] > 0 and len(different["top"]["generated"]) == 3
+
+
+def test_a_group_without_usable_models_leaves_an_empty_summary_not_a_crash():
+    # Every model's coefficients NaN (e.g. all flagged ill-conditioned): the summary keeps
+    # its columns, and the generated / ORACLE agreement has nothing to compare.
+    values = np.full((3, 2, 2), np.nan)
+    summary = pd.concat(
+        [
+            _summary_rows(group, "flux", values, ["a", "b"], ["a", "b"], ["a"])
+            for group in ("generated", "oracle")
+        ]
+    )
+    assert summary.empty and {"group", "kind", "target", "rank"} <= set(summary.columns)
+    assert group_agreement(summary, ["a"]) == {}

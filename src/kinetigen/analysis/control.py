@@ -107,7 +107,10 @@ class ControlCoefficients:
 
         Summation residuals are divided by the sum of the absolute values of the terms they
         add up (1 included for the flux summation), connectivity residuals by the largest
-        such sum in their row (target): the scale of the rounding error.
+        such sum in their row (target): the scale of the rounding error. A flux row's scale
+        is at least 1 (the size of C^J, whose rows sum to 1): where every term of a row is
+        far below 1 (a flux that a constant-rate reaction sets alone, so that C^J_jk E Lt_k
+        is rounding noise for every k) the absolute residual is what is left to judge.
         ``flux_summation`` |sum_k C^J_jk - 1|, ``concentration_summation`` |sum_k C^x_ik|,
         ``flux_connectivity`` |C^J E Lt|, ``concentration_connectivity`` |C^x E Lt + Lt|.
         """
@@ -119,7 +122,8 @@ class ControlCoefficients:
             "flux_summation": (flux.sum(-1) - 1).abs() / (flux.abs().sum(-1) + 1),
             "concentration_summation": concentration.sum(-1).abs()
             / concentration.abs().sum(-1).clamp_min(tiny),
-            "flux_connectivity": (flux @ e_link).abs() / _row_scale(flux.abs() @ abs_e_link, tiny),
+            "flux_connectivity": (flux @ e_link).abs()
+            / _row_scale(flux.abs() @ abs_e_link, 1.0),
             "concentration_connectivity": (concentration @ e_link + self.scaled_link).abs()
             / _row_scale(concentration.abs() @ abs_e_link + self.scaled_link.abs(), tiny),
         }
@@ -132,11 +136,12 @@ class ControlCoefficients:
         return out
 
 
-def _row_scale(terms: torch.Tensor, tiny: float) -> torch.Tensor:
-    """Largest absolute term of each row [B, rows, 1]: the scale of that row's rounding."""
+def _row_scale(terms: torch.Tensor, floor: float) -> torch.Tensor:
+    """Largest absolute term of each row [B, rows, 1], at least ``floor``: the scale of that
+    row's rounding."""
     if terms.shape[-1] == 0:
         return terms.new_ones(terms.shape[:-1] + (1,))
-    return terms.amax(-1, keepdim=True).clamp_min(tiny)
+    return terms.amax(-1, keepdim=True).clamp_min(floor)
 
 
 class ControlAnalysis:

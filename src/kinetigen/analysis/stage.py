@@ -176,13 +176,19 @@ def _long_table(group: str, kind: str, values: np.ndarray, targets, enzymes) -> 
     )
 
 
+SUMMARY_COLUMNS = (
+    "group", "kind", "target", "enzyme", "flux_of_interest", "n_models",
+    "median", "q25", "q75", "median_abs", "fraction_positive", "rank",
+)  # fmt: skip
+
+
 def _summary_rows(
     group: str, kind: str, values: np.ndarray, targets, enzymes, of_interest
 ) -> pd.DataFrame:
     ok = np.isfinite(values).all(axis=(1, 2))
     values = values[ok]
-    if not len(values):
-        return pd.DataFrame()
+    if not len(values):  # no usable model: an empty table that still has the columns
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
     q25, median, q75 = np.quantile(values, [0.25, 0.5, 0.75], axis=0)
     median_abs = np.median(np.abs(values), axis=0)
     rank = (-median_abs).argsort(axis=1).argsort(axis=1) + 1
