@@ -1,15 +1,18 @@
-"""What adaptation takes: fine-tuning runs at several search widths, read beside from scratch.
+"""What adaptation takes: fine-tuning runs at several search widths and weight subspaces, read
+beside from scratch.
 
 Run in a finished adaptation run's folder (its config.yaml, the overlays, results/; only read):
 
     python benchmarks/adaptation_sweep.py --out /tmp/adapt-sweep \
         --configfile config/seeds.yaml config/adaptation.yaml \
-        --sigma0 0.01 0.05 0.1 --generations 200 --seeds 0
+        --sigma0 0.01 0.05 0.1 --weights all output_bias --generations 200 --seeds 0
 
-Each (sigma0, seed) run is the adapt rule's (:func:`kinetigen.es.adaptation.adapt_generator`)
-with ``training.adaptation.sigma0`` and ``max_generations`` replaced, started from
+Each (weights, sigma0, seed) run is the adapt rule's
+(:func:`kinetigen.es.adaptation.adapt_generator`) with ``training.adaptation.weights``,
+``sigma0`` and ``max_generations`` replaced, started from
 ``results/training/<from_method>/seed<seed>/generator.pt``, on the first environment of
-``training.adaptation.environments``. Its history goes to ``<out>/sigma<sigma0>_seed<seed>.csv``
+``training.adaptation.environments``. Its history goes to
+``<out>/<weights>_sigma<sigma0>_seed<seed>.csv``
 and its reading beside the run's from-scratch history
 (``results/training/per-environment/<env>/seed<seed>/history.csv``, which must carry the
 monitor: run the adaptation target first) to ``<out>/sweep.csv``, one row per run and target
@@ -43,12 +46,18 @@ def read_config(run: Path, overlays: list[str]) -> dict:
 
 
 def sweep_run(
-    config: dict, inputs: TrainingInputs, results: Path, sigma0: float, seed: int, generations: int
+    config: dict,
+    inputs: TrainingInputs,
+    results: Path,
+    run: dict,
+    generations: int,
 ) -> pd.DataFrame:
-    """One adaptation run's history at ``sigma0`` for ``generations`` generations."""
+    """One adaptation run's history (``run``: its weights, sigma0 and seed) for
+    ``generations`` generations."""
     config = copy.deepcopy(config)
     adaptation = config["training"]["adaptation"]
-    adaptation.update(sigma0=sigma0, max_generations=generations)
+    adaptation.update(weights=run["weights"], sigma0=run["sigma0"], max_generations=generations)
+    seed = run["seed"]
     start = results / "training" / adaptation.get("from_method", "trnes") / f"seed{seed}"
     settings = validate_config(config)
     environment = settings["training"]["adaptation"]["environments"][0]
@@ -62,6 +71,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--configfile", nargs="*", default=[])
     parser.add_argument("--sigma0", type=float, nargs="+", default=[0.01, 0.05, 0.1])
+    parser.add_argument("--weights", nargs="+", default=["all"])
     parser.add_argument("--generations", type=int, default=200)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--targets", type=float, nargs="+", default=[0.9, 0.8])
@@ -76,16 +86,23 @@ def main() -> None:
     )
     environment = config["training"]["adaptation"]["environments"][0]
     rows = []
-    for sigma0 in args.sigma0:
-        for seed in args.seeds:
-            history = sweep_run(config, inputs, results, sigma0, seed, args.generations)
-            write_csv(history, args.out / f"sigma{sigma0:g}_seed{seed}.csv")
-            scratch_path = results / "training" / "per-environment" / environment / f"seed{seed}"
-            scratch = read_csv(scratch_path / "history.csv")
-            for reading in evaluations_to_targets(history, scratch, environment, args.targets):
-                rows.append({"sigma0": sigma0, "seed": seed, **reading})
-            write_csv(pd.DataFrame(rows), args.out / "sweep.csv")  # each run as it ends
-            print(pd.DataFrame(rows).tail(len(args.targets)).to_string(index=False), flush=True)
+    runs = [
+        {"weights": weights, "sigma0": sigma0, "seed": seed}
+        for weights in args.weights
+        for sigma0 in args.sigma0
+        for seed in args.seeds
+    ]
+    for run in runs:
+        seed = run["seed"]
+        history = sweep_run(config, inputs, results, run, args.generations)
+        name = f"{run['weights']}_sigma{run['sigma0']:g}_seed{seed}.csv"
+        write_csv(history, args.out / name)
+        scratch_path = results / "training" / "per-environment" / environment / f"seed{seed}"
+        scratch = read_csv(scratch_path / "history.csv")
+        for reading in evaluations_to_targets(history, scratch, environment, args.targets):
+            rows.append({**run, **reading})
+        write_csv(pd.DataFrame(rows), args.out / "sweep.csv")  # each run as it ends
+        print(pd.DataFrame(rows).tail(len(args.targets)).to_string(index=False), flush=True)
     print(pd.DataFrame(rows).to_markdown(index=False))
 
 

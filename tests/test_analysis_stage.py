@@ -235,3 +235,19 @@ def test_a_group_without_usable_models_leaves_an_empty_summary_not_a_crash():
     )
     assert summary.empty and {"group", "kind", "target", "rank"} <= set(summary.columns)
     assert group_agreement(summary, ["a"]) == {}
+
+
+def test_too_few_oracle_models_give_no_shift_in_iqrs():
+    # One ORACLE-valid model has an IQR of 0: a shift in its units would be meaningless.
+    rng = np.random.default_rng(0)
+    summary = pd.concat(
+        [
+            _summary_rows(group, "flux", rng.normal(size=(n, 1, 4)), ["a"], list("wxyz"), ["a"])
+            for group, n in (("generated", 20), ("oracle", 1))
+        ]
+    )
+    agreement = group_agreement(summary, ["a"])["a"]
+    assert agreement["n_models"] == {"generated": 20, "oracle": 1}
+    assert agreement["max_shift_iqr"] is None and agreement["shift_iqr"] is None
+    assert "1 ORACLE-valid model" in agreement["shift_note"]
+    assert len(agreement["top"]["oracle"]) == 3  # the rankings are still compared

@@ -340,11 +340,17 @@ def control_analysis(
     return table, summary, checks
 
 
+# Fewer ORACLE-valid models than this give no spread to measure a shift in (one model: IQR 0).
+MIN_MODELS_FOR_IQR = 5
+
+
 def group_agreement(summary: pd.DataFrame, targets: list[str], n_top: int = 3) -> dict[str, Any]:
     """Do generated and ORACLE-valid models give the same biological conclusions? Per flux of
     interest: each group's ``n_top`` enzymes by median |C^J| (median, q25, q75), how many of
-    them the groups share, and for every enzyme in either list the shift of the generated
-    median from the ORACLE one in units of the ORACLE IQR (the largest is ``max_shift_iqr``).
+    them the groups share, each group's ``n_models``, and for every enzyme in either list the
+    shift of the generated median from the ORACLE one in units of the ORACLE IQR (the largest
+    is ``max_shift_iqr``; both None, with a ``shift_note``, when the ORACLE group has fewer
+    than :data:`MIN_MODELS_FOR_IQR` models).
     """
     flux = summary[summary["kind"] == "flux"]
     out: dict[str, Any] = {}
@@ -359,14 +365,24 @@ def group_agreement(summary: pd.DataFrame, targets: list[str], n_top: int = 3) -
         }
         enzymes = list(dict.fromkeys([*top["generated"].index, *top["oracle"].index]))
         generated, oracle = groups["generated"].loc[enzymes], groups["oracle"].loc[enzymes]
-        iqr = (oracle["q75"] - oracle["q25"]).clip(lower=1e-12)
-        shift = ((generated["median"] - oracle["median"]) / iqr).round(3)
+        n_models = {g: int(table["n_models"].iloc[0]) for g, table in groups.items()}
         out[target] = {
             "top": {g: table.round(4).reset_index().to_dict("records") for g, table in top.items()},
             "shared_top": len(set(top["generated"].index) & set(top["oracle"].index)),
-            "shift_iqr": shift.to_dict(),
-            "max_shift_iqr": float(shift.abs().max()),
+            "n_models": n_models,
+            "shift_iqr": None,
+            "max_shift_iqr": None,
         }
+        if n_models["oracle"] < MIN_MODELS_FOR_IQR:
+            out[target]["shift_note"] = (
+                f"{n_models['oracle']} ORACLE-valid model(s), fewer than {MIN_MODELS_FOR_IQR}: "
+                "no spread to measure the shift in"
+            )
+            continue
+        iqr = (oracle["q75"] - oracle["q25"]).clip(lower=1e-12)
+        shift = ((generated["median"] - oracle["median"]) / iqr).round(3)
+        out[target]["shift_iqr"] = shift.to_dict()
+        out[target]["max_shift_iqr"] = float(shift.abs().max())
     return out
 
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
+import torch
 
 from kinetigen.es.checkpoint import config_hash
 from kinetigen.es.kinetic import (
@@ -33,6 +34,7 @@ from kinetigen.es.kinetic import (
     training_positions,
 )
 from kinetigen.es.stability import steps_to_target
+from kinetigen.es.subspace import SubspaceProblem, weight_subspace
 from kinetigen.es.training import build_optimizer, train
 from kinetigen.generator import flatten_parameters, load_generator
 from kinetigen.kinetics.settings import as_settings
@@ -86,6 +88,10 @@ def adapt_generator(
     monitor = generator_problem(generator, [monitor_part], training, method, mode)
     options = adapted_options(training.method(method), adaptation.sigma0)
     weights = flatten_parameters(generator)
+    subspace = weight_subspace(generator, weights, adaptation.weights)
+    if subspace is not None:  # search theta, 0 at the start: weights = start + theta @ basis
+        problem, monitor = SubspaceProblem(problem, subspace), SubspaceProblem(monitor, subspace)
+        weights = torch.zeros(subspace.n_directions, dtype=torch.float64)
     optimizer = build_optimizer(method, weights, derive_seed(seed, "adapt", method), options)
     key = {
         "adapt": environment,
@@ -94,9 +100,10 @@ def adapt_generator(
         "start": weights_digest(generator_path),
         "options": options.as_dict(),
         "monitor_models": adaptation.monitor_models,
+        "weights": adaptation.weights,
     }  # not the stop criteria: a longer run resumes a shorter one, as training does
     log.info(
-        "adapting %s (%s mode, trained on %s, seed %s) to %s, seed %d: %d weights",
+        "adapting %s (%s mode, trained on %s, seed %s) to %s, seed %d: %d directions (%s)",
         method,
         mode,
         start.get("train_environments"),
@@ -104,6 +111,7 @@ def adapt_generator(
         environment,
         seed,
         int(weights.numel()),
+        adaptation.weights,
     )
     result = train(
         problem,
@@ -118,6 +126,8 @@ def adapt_generator(
         monitor_problem=monitor,
         monitor_start=True,
     )
+    if subspace is not None:
+        result.weights = subspace.embed(result.weights)
     metadata = run_metadata(result, method, seed, mode, [environment])
     metadata["adapted_from"] = {
         key: start[key] for key in ("method", "seed", "mode", "train_environments") if key in start
