@@ -7,16 +7,20 @@ Run in a finished adaptation run's folder (its config.yaml, the overlays, result
         --configfile config/seeds.yaml config/adaptation.yaml \
         --sigma0 0.01 0.05 0.1 --weights all output_bias --generations 200 --seeds 0
 
-Each (weights, sigma0, seed) run is the adapt rule's
+Each (start, weights, sigma0, seed) run is the adapt rule's
 (:func:`kinetigen.es.adaptation.adapt_generator`) with ``training.adaptation.weights``,
 ``sigma0`` and ``max_generations`` replaced, started from
 ``results/training/<from_method>/seed<seed>/generator.pt``, on the first environment of
 ``training.adaptation.environments``. Its history goes to
-``<out>/<weights>_sigma<sigma0>_seed<seed>.csv``
-and its reading beside the run's from-scratch history
-(``results/training/per-environment/<env>/seed<seed>/history.csv``, which must carry the
-monitor: run the adaptation target first) to ``<out>/sweep.csv``, one row per run and target
-(``--targets``, default 0.9 and 0.8), printed as a markdown table at the end.
+``<out>/<start>_<weights>_sigma<sigma0>_seed<seed>.csv`` and its reading beside the run's
+from-scratch history (``results/training/per-environment/<env>/seed<seed>/history.csv``,
+which must carry the monitor: run the adaptation target first) to ``<out>/sweep.csv``, one row
+per run and target (``--targets``, default 0.9 and 0.8), printed as a markdown table at the
+end.
+
+``--start random`` is the control: the same search from the trained generator's architecture
+and encoder with freshly drawn weights (the seed's ``generator-init`` draw), so that what the
+trained start contributes is told apart from what the subspace contributes.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import argparse
 import copy
 import logging
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -34,7 +39,9 @@ from snakemake.utils import update_config
 from kinetigen.config import validate_config
 from kinetigen.es.adaptation import adapt_generator, evaluations_to_targets
 from kinetigen.es.kinetic import TrainingInputs
+from kinetigen.generator import flatten_parameters, load_generator, save_generator
 from kinetigen.io import read_csv, write_csv
+from kinetigen.seeds import derive_seed
 
 
 def read_config(run: Path, overlays: list[str]) -> dict:
@@ -52,7 +59,7 @@ def sweep_run(
     run: dict,
     generations: int,
 ) -> pd.DataFrame:
-    """One adaptation run's history (``run``: its weights, sigma0 and seed) for
+    """One adaptation run's history (``run``: its start, weights, sigma0 and seed) for
     ``generations`` generations."""
     config = copy.deepcopy(config)
     adaptation = config["training"]["adaptation"]
@@ -61,7 +68,14 @@ def sweep_run(
     start = results / "training" / adaptation.get("from_method", "trnes") / f"seed{seed}"
     settings = validate_config(config)
     environment = settings["training"]["adaptation"]["environments"][0]
-    adapted = adapt_generator(inputs, settings, start / "generator.pt", environment, seed)
+    with tempfile.TemporaryDirectory() as folder:
+        path = start / "generator.pt"
+        if run["start"] == "random":
+            generator, encoder, metadata = load_generator(path)
+            generator.reset_parameters(derive_seed(seed, "generator-init"))
+            path = Path(folder) / "generator.pt"
+            save_generator(path, generator, flatten_parameters(generator), encoder, metadata)
+        adapted = adapt_generator(inputs, settings, path, environment, seed)
     return adapted.result.history
 
 
@@ -72,6 +86,7 @@ def main() -> None:
     parser.add_argument("--configfile", nargs="*", default=[])
     parser.add_argument("--sigma0", type=float, nargs="+", default=[0.01, 0.05, 0.1])
     parser.add_argument("--weights", nargs="+", default=["all"])
+    parser.add_argument("--start", nargs="+", choices=["trained", "random"], default=["trained"])
     parser.add_argument("--generations", type=int, default=200)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--targets", type=float, nargs="+", default=[0.9, 0.8])
@@ -87,7 +102,8 @@ def main() -> None:
     environment = config["training"]["adaptation"]["environments"][0]
     rows = []
     runs = [
-        {"weights": weights, "sigma0": sigma0, "seed": seed}
+        {"start": start, "weights": weights, "sigma0": sigma0, "seed": seed}
+        for start in args.start
         for weights in args.weights
         for sigma0 in args.sigma0
         for seed in args.seeds
@@ -95,7 +111,7 @@ def main() -> None:
     for run in runs:
         seed = run["seed"]
         history = sweep_run(config, inputs, results, run, args.generations)
-        name = f"{run['weights']}_sigma{run['sigma0']:g}_seed{seed}.csv"
+        name = f"{run['start']}_{run['weights']}_sigma{run['sigma0']:g}_seed{seed}.csv"
         write_csv(history, args.out / name)
         scratch_path = results / "training" / "per-environment" / environment / f"seed{seed}"
         scratch = read_csv(scratch_path / "history.csv")

@@ -425,6 +425,7 @@ def test_tiny_run_adapts_from_the_trained_generator_and_resumes(tiny_run, tmp_pa
     from kinetigen.es.adaptation import adapt_generator
     from kinetigen.es.kinetic import TrainingInputs
     from kinetigen.generator import flatten_parameters, load_generator
+    from kinetigen.generator.model import unflatten_parameters
     from kinetigen.network import load_network
 
     results = tiny_run / "results"
@@ -470,6 +471,15 @@ def test_tiny_run_adapts_from_the_trained_generator_and_resumes(tiny_run, tmp_pa
     assert torch.equal(resumed.weights, straight.weights)  # bit for bit
     compare = [name for name in straight.history.columns if name != "wall_seconds"]
     pd.testing.assert_frame_equal(resumed.history[compare], straight.history[compare])
+
+    # In a weight subspace (training.adaptation.weights) only the output layer moves.
+    config["training"]["adaptation"]["weights"] = "output_affine"
+    affine = adapt(2)
+    assert affine.result.weights.numel() == straight.weights.numel()
+    before = unflatten_parameters(affine.generator, flatten_parameters(load_generator(start)[0]))
+    after = unflatten_parameters(affine.generator, affine.result.weights)
+    moved = {name for name in after if not torch.equal(after[name], before[name])}
+    assert moved == {"output.weight", "output.bias"}
 
 
 def test_tiny_run_plans_and_writes_the_adaptation(tiny_run, tmp_path):

@@ -44,11 +44,17 @@ from kinetigen.settings import MethodSettings, WorkflowSettings
 log = logging.getLogger(__name__)
 
 
-def adapted_options(options: MethodSettings, sigma0: float) -> MethodSettings:
+def adapted_options(
+    options: MethodSettings, sigma0: float, models_per_member: int | None = None
+) -> MethodSettings:
     """``options`` (a method's settings) with its initial search width set to ``sigma0``
-    (``sigma0`` of trnes and sep-cma, ``sigma`` of the RENAISSANCE methods)."""
+    (``sigma0`` of trnes and sep-cma, ``sigma`` of the RENAISSANCE methods) and, unless
+    None, its ``models_per_member``."""
     key = "sigma0" if hasattr(options, "sigma0") else "sigma"
-    return options.replace(**{key: sigma0})
+    changes: dict[str, Any] = {key: sigma0}
+    if models_per_member is not None:
+        changes["models_per_member"] = models_per_member
+    return options.replace(**changes)
 
 
 def weights_digest(generator_path: str | os.PathLike) -> str:
@@ -69,10 +75,13 @@ def adapt_generator(
     """Fine-tune the generator saved at ``generator_path`` on ``environment``.
 
     The optimiser is the one the generator was trained with (its metadata's method), with the
-    settings of ``training.<method>`` and the search width ``training.adaptation.sigma0``,
-    seeded from ``seed``; it runs ``training.adaptation.max_generations`` generations (or to
-    ``max_model_evaluations``), checkpointing every ``training.checkpoint_every`` into
-    ``checkpoint_path`` and resuming from it like training. The monitor scores
+    settings of ``training.<method>``, the search width ``training.adaptation.sigma0`` and,
+    where set, ``training.adaptation.models_per_member``, seeded from ``seed``; it searches
+    the weights or the subspace of them that ``training.adaptation.weights`` names
+    (:mod:`kinetigen.es.subspace`) and runs ``training.adaptation.max_generations``
+    generations (or to ``max_model_evaluations``), checkpointing every
+    ``training.checkpoint_every`` into ``checkpoint_path`` and resuming from it like
+    training. The monitor scores
     ``training.adaptation.monitor_models`` fixed models on the environment's unseen
     evaluation steady states every generation, and at generation 0 (the zero-shot start).
     The condition encoder stays the one the generator was trained with."""
@@ -84,9 +93,10 @@ def adapt_generator(
     unseen = evaluation_positions(as_settings(config), inputs.samples, environment)
     pairs = [*positions.items(), (environment, unseen)]
     train_part, monitor_part = kinetic_environments(inputs, pairs, config, encoder, threads)
-    problem = generator_problem(generator, [train_part], training, method, mode)
-    monitor = generator_problem(generator, [monitor_part], training, method, mode)
-    options = adapted_options(training.method(method), adaptation.sigma0)
+    models = adaptation.models_per_member
+    problem = generator_problem(generator, [train_part], training, method, mode, None, models)
+    monitor = generator_problem(generator, [monitor_part], training, method, mode, None, models)
+    options = adapted_options(training.method(method), adaptation.sigma0, models)
     weights = flatten_parameters(generator)
     subspace = weight_subspace(generator, weights, adaptation.weights)
     if subspace is not None:  # search theta, 0 at the start: weights = start + theta @ basis
@@ -101,6 +111,7 @@ def adapt_generator(
         "options": options.as_dict(),
         "monitor_models": adaptation.monitor_models,
         "weights": adaptation.weights,
+        "models_per_member": problem.models_per_member,
     }  # not the stop criteria: a longer run resumes a shorter one, as training does
     log.info(
         "adapting %s (%s mode, trained on %s, seed %s) to %s, seed %d: %d directions (%s)",

@@ -279,14 +279,17 @@ def generator_problem(
     method: str,
     mode: str,
     regulariser: KmRegulariser | None = None,
+    models_per_member: int | None = None,
 ) -> GeneratorProblem:
     """The training problem on ``environments`` with the config's reward options,
-    ``method``'s models per member and the Km ``regulariser`` (None: none)."""
+    ``models_per_member`` (None: ``method``'s) and the Km ``regulariser`` (None: none)."""
+    if models_per_member is None:
+        models_per_member = training.method(method).models_per_member
     return GeneratorProblem(
         generator,
         environments,
         mode=mode,
-        models_per_member=training.method(method).models_per_member,
+        models_per_member=models_per_member,
         tie_weight=training.tie_weight,
         tie_breaker=training.tie_breaker,
         tie_scale=training.tie_scale,
