@@ -64,6 +64,7 @@ def sweep_run(
     config = copy.deepcopy(config)
     adaptation = config["training"]["adaptation"]
     adaptation.update(weights=run["weights"], sigma0=run["sigma0"], max_generations=generations)
+    adaptation["models_per_member"] = run["models_per_member"]
     seed = run["seed"]
     start = results / "training" / adaptation.get("from_method", "trnes") / f"seed{seed}"
     settings = validate_config(config)
@@ -87,6 +88,7 @@ def main() -> None:
     parser.add_argument("--sigma0", type=float, nargs="+", default=[0.01, 0.05, 0.1])
     parser.add_argument("--weights", nargs="+", default=["all"])
     parser.add_argument("--start", nargs="+", choices=["trained", "random"], default=["trained"])
+    parser.add_argument("--models-per-member", type=int, default=None)
     parser.add_argument("--generations", type=int, default=200)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--targets", type=float, nargs="+", default=[0.9, 0.8])
@@ -102,7 +104,13 @@ def main() -> None:
     environment = config["training"]["adaptation"]["environments"][0]
     rows = []
     runs = [
-        {"start": start, "weights": weights, "sigma0": sigma0, "seed": seed}
+        {
+            "start": start,
+            "weights": weights,
+            "sigma0": sigma0,
+            "seed": seed,
+            "models_per_member": args.models_per_member,
+        }
         for start in args.start
         for weights in args.weights
         for sigma0 in args.sigma0
@@ -115,8 +123,10 @@ def main() -> None:
         write_csv(history, args.out / name)
         scratch_path = results / "training" / "per-environment" / environment / f"seed{seed}"
         scratch = read_csv(scratch_path / "history.csv")
+        spread = history.get(f"monitor_spread:{environment}")
+        final_spread = None if spread is None else float(spread.iloc[-1])
         for reading in evaluations_to_targets(history, scratch, environment, args.targets):
-            rows.append({**run, **reading})
+            rows.append({**run, **reading, "final_spread": final_spread})
         write_csv(pd.DataFrame(rows), args.out / "sweep.csv")  # each run as it ends
         print(pd.DataFrame(rows).tail(len(args.targets)).to_string(index=False), flush=True)
     print(pd.DataFrame(rows).to_markdown(index=False))

@@ -81,3 +81,27 @@ def test_a_subspace_problem_scores_the_embedded_weights_and_trains(toy, make_toy
     result = train(searched, optimizer, max_generations=3, monitor_models=50, monitor_start=True)
     assert result.weights.numel() == searched.n_weights
     assert result.history["generation"].tolist() == [0, 1, 2, 3]
+
+
+def test_the_monitor_spread_tells_a_generator_that_narrowed_to_a_point(toy, make_toy_problem):
+    problem, _ = make_toy_problem(toy, ["toy_glucose"], "conditional", 2, 40, (16,), seed=1)
+    weights = flatten_parameters(problem.generator)
+    batch = problem.sample_batch(torch.Generator().manual_seed(3), 60)
+    [spread] = problem.ln_km_spread(weights, batch)
+    # Against a direct computation: sd over the models of each steady state, median.
+    [idx] = batch.steady_state_idx
+    conditions = problem.environments[0].conditions[idx]
+    with torch.no_grad():
+        ln_km = problem.generator(batch.z, conditions)
+    expected = torch.cat([ln_km[idx == s].std(dim=0) for s in torch.unique(idx)]).median()
+    assert spread == pytest.approx(float(expected)) and spread > 0.05
+    # Zero output weights: every latent draw gives the same Km, whatever the bias.
+    subspace = weight_subspace(problem.generator, weights, "output_affine")
+    n_out = problem.generator.n_params
+    collapsed = torch.cat([-torch.ones(n_out), torch.zeros(n_out)]).double()
+    [narrow] = SubspaceProblem(problem, subspace).ln_km_spread(collapsed, batch)
+    assert narrow == pytest.approx(0.0, abs=1e-12)
+    result = train(
+        problem, build_optimizer("trnes", weights, seed=0), max_generations=2, monitor_models=30
+    )
+    assert result.history["monitor_spread:toy_glucose"].gt(0).all()

@@ -143,6 +143,7 @@ def adapt_generator(
     metadata["adapted_from"] = {
         key: start[key] for key in ("method", "seed", "mode", "train_environments") if key in start
     }
+    metadata["adaptation"] = {name: value for name, value in key.items() if name != "train"}
     return TrainedGenerator(generator, encoder, result, [environment], [train_part], metadata)
 
 
@@ -154,9 +155,13 @@ def _reading(history: pd.DataFrame, environment: str, target: float) -> dict[str
         column = f"{measure}_incidence:{environment}"
         if column in history.columns:
             reached = steps_to_target(history, [column], target)
+            spread = f"monitor_spread:{environment}"
             return {
                 "evaluations_to_target": None if math.isnan(reached) else int(reached),
                 "final_incidence": float(history[column].iloc[-1]),
+                "final_spread": (
+                    float(history[spread].iloc[-1]) if spread in history.columns else None
+                ),
                 "model_evaluations": int(history["model_evaluations"].iloc[-1]),
                 "generations": int(history["generation"].iloc[-1]),
                 "measure": "unseen steady states" if measure == "monitor" else "training batch",
@@ -207,7 +212,9 @@ def adaptation_summary(
     ``evaluations_to_target``: model evaluations at the first generation whose monitor
     incidence on the unseen steady states is >= ``target`` (0: the starting generator already
     was; None: never reached within the run); ``zero_shot_incidence``: generation 0, the
-    starting generator. ``from_scratch`` holds the same numbers read from
+    starting generator; ``final_spread``: the last generation's monitor spread of ln Km at a
+    steady state (None in a history without it), which tells a generator that reached the
+    target by narrowing its Km to a point. ``from_scratch`` holds the same numbers read from
     ``scratch_history``; ``evaluations_ratio`` is adapted / from scratch when both reached it
     (the issue's test: at most 0.2). ``run``: extra fields to record (seed, method, ...).
     ``also_at``: further target incidences, read into ``at_targets`` (one entry per target,
@@ -246,6 +253,8 @@ def _seed_row(summary: Mapping[str, Any], reading: Mapping[str, Any]) -> dict[st
         "zero_shot_incidence": summary["zero_shot_incidence"],
         "adapted_final_incidence": summary["final_incidence"],
         "from_scratch_final_incidence": summary["from_scratch"]["final_incidence"],
+        "adapted_final_spread": summary.get("final_spread"),
+        "from_scratch_final_spread": summary["from_scratch"].get("final_spread"),
         "adapted_budget": summary["model_evaluations"],
         "from_scratch_budget": budget,
     }

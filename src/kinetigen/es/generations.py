@@ -212,7 +212,9 @@ class RowCallback(GenerationHook):
 
 class Monitor(GenerationHook):
     """Scores the centre every generation on one *fixed* batch of ``n_models`` models per
-    environment (columns ``monitor_incidence:<env>``, and ``:all`` in shared mode).
+    environment (columns ``monitor_incidence:<env>``, and ``:all`` in shared mode), and how
+    widely it spreads the Km of one steady state (``monitor_spread:<env>``, the median
+    standard deviation of ln Km over latent draws: :meth:`GeneratorProblem.ln_km_spread`).
 
     A fixed batch makes generation-to-generation changes real changes, not resampling noise.
     Measurement only: not counted in the model evaluations and invisible to the optimiser.
@@ -253,11 +255,13 @@ class Monitor(GenerationHook):
     def on_generation(
         self, state: GenerationState, info: dict[str, Any], row: dict[str, Any]
     ) -> None:
-        monitor = self.scorer.evaluate(state.optimizer.centre(), self.batch)
-        for name, value in zip(
-            state.problem.environment_names, monitor.incidence[0].tolist(), strict=True
-        ):
+        centre = state.optimizer.centre()
+        monitor = self.scorer.evaluate(centre, self.batch)
+        names = state.problem.environment_names
+        for name, value in zip(names, monitor.incidence[0].tolist(), strict=True):
             row[f"monitor_incidence:{name}"] = value
+        for name, value in zip(names, self.scorer.ln_km_spread(centre, self.batch), strict=True):
+            row[f"monitor_spread:{name}"] = value
         if state.problem.mode == "shared":
             row["monitor_incidence:all"] = float(monitor.objective_incidence[0, 0])
 

@@ -26,6 +26,7 @@ Modes
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -382,6 +383,45 @@ class GeneratorProblem:
             penalty_weight=0.0 if self.regulariser is None else self.regulariser.weight,
         )
 
+    def _ln_km(self, members: Tensor, z: Tensor, env: Environment, idx: Tensor) -> Tensor:
+        """ln Km [pop, B, P] that ``members`` generate for latent ``z`` at ``env``'s steady
+        states ``idx``."""
+        generator = self.generator
+        conditions = None
+        if generator.condition_dim > 0:
+            conditions = env.conditions[idx].to(self.dtype)
+        ln_x = env.ln_concentration[idx] if generator.needs_concentrations else None
+        return forward_population(generator, members, z, conditions, ln_x)
+
+    @torch.no_grad()
+    def ln_km_spread(self, weights: Tensor, batch: Batch) -> list[float]:
+        """Per environment: how widely ``weights`` [D] spread the Km of one steady state.
+
+        The standard deviation of ln Km over the batch's models that share a steady state
+        (latent draws only), per parameter the model has and the generator may move (present
+        metabolite, an interval wider than a point); the median over parameters and steady
+        states. A generator that found validity by narrowing to a point scores near 0."""
+        members = weights.reshape(1, -1).to(self.dtype)
+        spreads = []
+        for env, idx in zip(self.environments, batch.steady_state_idx, strict=True):
+            ln_km = self._ln_km(members, batch.z, env, idx)[0]
+            ln_x = None if env.ln_concentration is None else env.ln_concentration[idx]
+            lower, upper = self.generator.output_bounds(
+                ln_x if self.generator.needs_concentrations else None
+            )
+            movable = (upper > lower).expand(len(idx), -1)
+            if ln_x is not None:  # NaN: the environment's model lacks the parameter
+                movable = movable & torch.isfinite(ln_x)
+            values = []
+            for state in torch.unique(idx):
+                rows = idx == state
+                if int(rows.sum()) < 2:
+                    continue
+                sd = ln_km[rows].std(dim=0, correction=1)
+                values.append(sd[movable[rows][0]])
+            spreads.append(float(torch.cat(values).median()) if values else math.nan)
+        return spreads
+
     def _lambda_max_chunk(
         self, members: Tensor, batch: Batch, penalty: Tensor | None = None, part: slice = slice(0)
     ) -> Tensor:
@@ -396,14 +436,9 @@ class GeneratorProblem:
         for index, (env, idx) in enumerate(
             zip(self.environments, batch.steady_state_idx, strict=True)
         ):
-            if shared_ln_km is None:
-                conditions = None
-                if generator.condition_dim > 0:
-                    conditions = env.conditions[idx].to(self.dtype)
-                ln_x = env.ln_concentration[idx] if generator.needs_concentrations else None
-                ln_km = forward_population(generator, members, batch.z, conditions, ln_x)
-            else:
-                ln_km = shared_ln_km
+            ln_km = shared_ln_km
+            if ln_km is None:
+                ln_km = self._ln_km(members, batch.z, env, idx)
             flat_km = ln_km.reshape(pop * n_models, -1)
             values = env.evaluate_lambda_max(flat_km, idx.repeat(pop))
             out[:, index] = values.reshape(pop, n_models)
