@@ -65,6 +65,7 @@ def sweep_run(
     adaptation = config["training"]["adaptation"]
     adaptation.update(weights=run["weights"], sigma0=run["sigma0"], max_generations=generations)
     adaptation["models_per_member"] = run["models_per_member"]
+    adaptation["spread_floor"] = run["spread_floor"]
     seed = run["seed"]
     start = results / "training" / adaptation.get("from_method", "trnes") / f"seed{seed}"
     settings = validate_config(config)
@@ -89,6 +90,7 @@ def main() -> None:
     parser.add_argument("--weights", nargs="+", default=["all"])
     parser.add_argument("--start", nargs="+", choices=["trained", "random"], default=["trained"])
     parser.add_argument("--models-per-member", type=int, default=None)
+    parser.add_argument("--spread-floor", type=float, nargs="+", default=[None])
     parser.add_argument("--generations", type=int, default=200)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--targets", type=float, nargs="+", default=[0.9, 0.8])
@@ -110,8 +112,10 @@ def main() -> None:
             "sigma0": sigma0,
             "seed": seed,
             "models_per_member": args.models_per_member,
+            "spread_floor": floor,
         }
         for start in args.start
+        for floor in args.spread_floor
         for weights in args.weights
         for sigma0 in args.sigma0
         for seed in args.seeds
@@ -119,7 +123,8 @@ def main() -> None:
     for run in runs:
         seed = run["seed"]
         history = sweep_run(config, inputs, results, run, args.generations)
-        name = f"{run['start']}_{run['weights']}_sigma{run['sigma0']:g}_seed{seed}.csv"
+        floor = "" if run["spread_floor"] is None else f"_floor{run['spread_floor']:g}"
+        name = f"{run['start']}_{run['weights']}_sigma{run['sigma0']:g}{floor}_seed{seed}.csv"
         write_csv(history, args.out / name)
         scratch_path = results / "training" / "per-environment" / environment / f"seed{seed}"
         scratch = read_csv(scratch_path / "history.csv")

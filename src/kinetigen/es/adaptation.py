@@ -94,7 +94,9 @@ def adapt_generator(
     pairs = [*positions.items(), (environment, unseen)]
     train_part, monitor_part = kinetic_environments(inputs, pairs, config, encoder, threads)
     models = adaptation.models_per_member
-    problem = generator_problem(generator, [train_part], training, method, mode, None, models)
+    problem = generator_problem(
+        generator, [train_part], training, method, mode, None, models, adaptation.spread_floor
+    )
     monitor = generator_problem(generator, [monitor_part], training, method, mode, None, models)
     options = adapted_options(training.method(method), adaptation.sigma0, models)
     weights = flatten_parameters(generator)
@@ -112,6 +114,7 @@ def adapt_generator(
         "monitor_models": adaptation.monitor_models,
         "weights": adaptation.weights,
         "models_per_member": problem.models_per_member,
+        "spread_floor": adaptation.spread_floor,
     }  # not the stop criteria: a longer run resumes a shorter one, as training does
     log.info(
         "adapting %s (%s mode, trained on %s, seed %s) to %s, seed %d: %d directions (%s)",

@@ -280,9 +280,11 @@ def generator_problem(
     mode: str,
     regulariser: KmRegulariser | None = None,
     models_per_member: int | None = None,
+    spread_floor: float | None = None,
 ) -> GeneratorProblem:
     """The training problem on ``environments`` with the config's reward options,
-    ``models_per_member`` (None: ``method``'s) and the Km ``regulariser`` (None: none)."""
+    ``models_per_member`` (None: ``method``'s), the Km ``regulariser`` and the
+    ``spread_floor`` (None: none; :class:`GeneratorProblem`)."""
     if models_per_member is None:
         models_per_member = training.method(method).models_per_member
     return GeneratorProblem(
@@ -294,6 +296,7 @@ def generator_problem(
         tie_breaker=training.tie_breaker,
         tie_scale=training.tie_scale,
         regulariser=regulariser,
+        spread_floor=spread_floor,
     )
 
 

@@ -163,6 +163,9 @@ class EvaluationResult:
     penalty
         [pop, K] mean Km-regulariser penalty per objective (None without a regulariser);
         ``penalty_weight`` times it is subtracted from the fitness.
+    spread_shortfall
+        [pop, K] how far each member's Km spread falls short of the problem's
+        ``spread_floor`` (0 to 1; None without a floor); subtracted from the fitness.
     """
 
     incidence: Tensor
@@ -175,15 +178,23 @@ class EvaluationResult:
     tie_weight: float = field(default=0.0)
     penalty: Tensor | None = None
     penalty_weight: float = 0.0
+    spread_shortfall: Tensor | None = None
 
     @property
     def fitness(self) -> Tensor:
         """[pop, K] incidence + tie_weight * smooth score (- penalty_weight * penalty with a
-        Km regulariser), per objective."""
+        Km regulariser, - spread_shortfall with a spread floor), per objective."""
         fitness = self.objective_incidence + self.tie_weight * self.objective_smooth
         if self.penalty is not None:
             fitness = fitness - self.penalty_weight * self.penalty
+        if self.spread_shortfall is not None:
+            fitness = fitness - self.spread_shortfall
         return fitness
+
+
+# The spread floor's probe: this many latent draws at this many steady states per member.
+SPREAD_DRAWS = 16
+SPREAD_STATES = 4
 
 
 class GeneratorProblem:
@@ -215,6 +226,11 @@ class GeneratorProblem:
     regulariser
         Km regulariser subtracted from the reward (None, the default: none); its saturation
         penalty needs every environment's ``ln_concentration``.
+    spread_floor
+        Where a member spreads the Km of a steady state less than this (the median standard
+        deviation of ln Km over latent draws, ln units), its reward loses up to 1 (the whole
+        incidence) in proportion to the shortfall, so that validity cannot be bought by
+        narrowing the generator to one parameter set per steady state (None: no floor).
     """
 
     def __init__(
@@ -228,6 +244,7 @@ class GeneratorProblem:
         tie_scale: float = 1.0,
         max_models_per_call: int = 200_000,
         regulariser: KmRegulariser | None = None,
+        spread_floor: float | None = None,
     ) -> None:
         if mode not in MODES:  # the config's modes and "per-environment"
             raise config_error("training.mode", f"must be one of {MODES}, got {mode!r}")
@@ -274,6 +291,7 @@ class GeneratorProblem:
         self.tie_scale = float(tie_scale)
         self.max_models_per_call = int(max_models_per_call)
         self.regulariser = regulariser
+        self.spread_floor = None if spread_floor is None else float(spread_floor)
         check_concentrations(generator, self.environments, mode, regulariser)
         self.dtype = generator.lower.dtype
 
@@ -290,6 +308,7 @@ class GeneratorProblem:
             tie_scale=self.tie_scale,
             max_models_per_call=self.max_models_per_call,
             regulariser=self.regulariser,
+            spread_floor=self.spread_floor,
         )
 
     @property
@@ -370,6 +389,12 @@ class GeneratorProblem:
                 penalty = penalty.mean(dim=1, keepdim=True)
             objective_penalty = penalty.mean(dim=2)
             model_scores = model_scores - self.regulariser.weight * penalty
+        shortfall = None
+        if self.spread_floor is not None:
+            shortfall = self._spread_shortfall(weights, batch)  # [pop, E]
+            if self.mode == "shared":
+                shortfall = shortfall.mean(dim=1, keepdim=True)
+            model_scores = model_scores - shortfall.unsqueeze(-1)
         return EvaluationResult(
             incidence=valid_f.mean(dim=2),
             smooth=smooth.mean(dim=2),
@@ -381,7 +406,38 @@ class GeneratorProblem:
             tie_weight=self.tie_weight,
             penalty=objective_penalty,
             penalty_weight=0.0 if self.regulariser is None else self.regulariser.weight,
+            spread_shortfall=shortfall,
         )
+
+    def _movable(self, env: Environment, idx: Tensor) -> Tensor:
+        """[len(idx), P] the Km the generator may move at steady states ``idx``: present in
+        the environment's model (finite ln x) and an output interval wider than a point."""
+        ln_x = None if env.ln_concentration is None else env.ln_concentration[idx]
+        lower, upper = self.generator.output_bounds(
+            ln_x if self.generator.needs_concentrations else None
+        )
+        movable = (upper > lower).expand(len(idx), -1)
+        if ln_x is not None:  # NaN: the environment's model lacks the parameter
+            movable = movable & torch.isfinite(ln_x)
+        return movable
+
+    def _spread_shortfall(self, weights: Tensor, batch: Batch) -> Tensor:
+        """[pop, E] ``max(0, 1 - spread / spread_floor)`` per member: spread, the median
+        standard deviation of ln Km over the batch's first latent draws at its first steady
+        states (:data:`SPREAD_DRAWS` x :data:`SPREAD_STATES`, each state with the same
+        draws), over the Km it may move. Forward passes only, no Jacobian."""
+        n_draws = min(SPREAD_DRAWS, batch.n_models)
+        shortfall = torch.empty(weights.shape[0], len(self.environments), dtype=torch.float64)
+        for index, (env, idx) in enumerate(
+            zip(self.environments, batch.steady_state_idx, strict=True)
+        ):
+            states = torch.unique(idx)[:SPREAD_STATES]
+            probe = states.repeat_interleave(n_draws)
+            ln_km = self._ln_km(weights, batch.z[:n_draws].repeat(len(states), 1), env, probe)
+            sd = ln_km.reshape(weights.shape[0], len(states), n_draws, -1).std(dim=2)
+            spread = sd[:, self._movable(env, states)].median(dim=1).values
+            shortfall[:, index] = torch.clamp(1.0 - spread / self.spread_floor, min=0.0)
+        return shortfall
 
     def _ln_km(self, members: Tensor, z: Tensor, env: Environment, idx: Tensor) -> Tensor:
         """ln Km [pop, B, P] that ``members`` generate for latent ``z`` at ``env``'s steady
@@ -405,13 +461,7 @@ class GeneratorProblem:
         spreads = []
         for env, idx in zip(self.environments, batch.steady_state_idx, strict=True):
             ln_km = self._ln_km(members, batch.z, env, idx)[0]
-            ln_x = None if env.ln_concentration is None else env.ln_concentration[idx]
-            lower, upper = self.generator.output_bounds(
-                ln_x if self.generator.needs_concentrations else None
-            )
-            movable = (upper > lower).expand(len(idx), -1)
-            if ln_x is not None:  # NaN: the environment's model lacks the parameter
-                movable = movable & torch.isfinite(ln_x)
+            movable = self._movable(env, idx)
             values = []
             for state in torch.unique(idx):
                 rows = idx == state
