@@ -5,18 +5,21 @@ Run in a finished adaptation run's folder (its config.yaml, the overlays, result
 
     python benchmarks/adaptation_sweep.py --out /tmp/adapt-sweep \
         --configfile config/seeds.yaml config/adaptation.yaml \
-        --sigma0 0.01 0.05 0.1 --weights all output_bias --generations 200 --seeds 0
+        --weights output_affine all --sigma0 0.05 0.6 --spread-floor 2.0 none \
+        --generations 200 --seeds 0
 
-Each (start, weights, sigma0, seed) run is the adapt rule's
+Each (start, spread floor, weights, sigma0, seed) run is the adapt rule's
 (:func:`kinetigen.es.adaptation.adapt_generator`) with ``training.adaptation.weights``,
-``sigma0`` and ``max_generations`` replaced, started from
+``sigma0``, ``spread_floor``, ``models_per_member`` (``--models-per-member``; unset options
+keep the config's) and ``max_generations`` replaced, started from
 ``results/training/<from_method>/seed<seed>/generator.pt``, on the first environment of
 ``training.adaptation.environments``. Its history goes to
-``<out>/<start>_<weights>_sigma<sigma0>_seed<seed>.csv`` and its reading beside the run's
-from-scratch history (``results/training/per-environment/<env>/seed<seed>/history.csv``,
-which must carry the monitor: run the adaptation target first) to ``<out>/sweep.csv``, one row
-per run and target (``--targets``, default 0.9 and 0.8), printed as a markdown table at the
-end.
+``<out>/<start>_<weights>_sigma<sigma0>[_floor<floor>]_seed<seed>.csv`` and its reading beside
+the run's from-scratch history
+(``results/training/per-environment/<env>/seed<seed>/history.csv``, which must carry the
+monitor: run the adaptation target first), with the last generation's ``final_spread``, to
+``<out>/sweep.csv``, one row per run and target (``--targets``, default 0.9 and 0.8), printed
+as a markdown table at the end.
 
 ``--start random`` is the control: the same search from the trained generator's architecture
 and encoder with freshly drawn weights (the seed's ``generator-init`` draw), so that what the
@@ -89,8 +92,10 @@ def main() -> None:
     parser.add_argument("--sigma0", type=float, nargs="+", default=[0.01, 0.05, 0.1])
     parser.add_argument("--weights", nargs="+", default=["all"])
     parser.add_argument("--start", nargs="+", choices=["trained", "random"], default=["trained"])
-    parser.add_argument("--models-per-member", type=int, default=None)
-    parser.add_argument("--spread-floor", type=float, nargs="+", default=[None])
+    parser.add_argument("--models-per-member", type=int, default=None, help="default: config's")
+    parser.add_argument(
+        "--spread-floor", nargs="+", default=None, help="numbers or 'none'; default: the config's"
+    )
     parser.add_argument("--generations", type=int, default=200)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--targets", type=float, nargs="+", default=[0.9, 0.8])
@@ -103,7 +108,14 @@ def main() -> None:
     inputs = TrainingInputs.from_results(
         results, config, list(validate_config(copy.deepcopy(config))["environments"])
     )
-    environment = config["training"]["adaptation"]["environments"][0]
+    adaptation = validate_config(copy.deepcopy(config))["training"]["adaptation"]
+    environment = adaptation["environments"][0]
+    floors = [adaptation["spread_floor"]]
+    if args.spread_floor is not None:
+        floors = [None if value == "none" else float(value) for value in args.spread_floor]
+    models = adaptation["models_per_member"]
+    if args.models_per_member is not None:
+        models = args.models_per_member
     rows = []
     runs = [
         {
@@ -111,11 +123,11 @@ def main() -> None:
             "weights": weights,
             "sigma0": sigma0,
             "seed": seed,
-            "models_per_member": args.models_per_member,
+            "models_per_member": models,
             "spread_floor": floor,
         }
         for start in args.start
-        for floor in args.spread_floor
+        for floor in floors
         for weights in args.weights
         for sigma0 in args.sigma0
         for seed in args.seeds

@@ -77,6 +77,14 @@ def _top(entries: list[dict]) -> str:
     )
 
 
+def _shift(agreement: dict) -> str:
+    """The largest shift in ORACLE IQRs, or why there is none (too few ORACLE models)."""
+    shift = agreement["max_shift_iqr"]
+    if shift is None:
+        return f"- ({agreement['n_models']['oracle']} ORACLE models)"
+    return f"{shift:.2f}"
+
+
 def top_enzymes_table(checks: dict[str, dict]) -> str:
     """Per environment and flux of interest: the top three enzymes by median |C^J| with median
     [q25, q75] for each group, how many of the three they share, and the largest shift of the
@@ -91,7 +99,7 @@ def top_enzymes_table(checks: dict[str, dict]) -> str:
                     _top(agreement["top"]["generated"]),
                     _top(agreement["top"]["oracle"]),
                     f"{agreement['shared_top']}/3",
-                    f"{agreement['max_shift_iqr']:.2f}",
+                    _shift(agreement),
                 ]
             )
     header = [

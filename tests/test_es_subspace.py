@@ -1,6 +1,7 @@
 """Adaptation in a weight subspace (kinetigen.es.subspace): each subspace moves exactly the
-weights it names, output_affine scales and shifts the output pre-activation, and a problem
-searched in a subspace scores the embedded weights."""
+weights it names, output_affine scales and shifts the output pre-activation, a problem
+searched in a subspace scores the embedded weights; the monitor's Km spread and the reward's
+spread floor tell and penalise a generator that narrowed its Km to a point."""
 
 from __future__ import annotations
 
@@ -105,3 +106,29 @@ def test_the_monitor_spread_tells_a_generator_that_narrowed_to_a_point(toy, make
         problem, build_optimizer("trnes", weights, seed=0), max_generations=2, monitor_models=30
     )
     assert result.history["monitor_spread:toy_glucose"].gt(0).all()
+
+
+def test_a_spread_floor_takes_reward_from_a_member_that_narrows(toy, make_toy_problem):
+    def problem_with(floor):
+        return make_toy_problem(
+            toy, ["toy_glucose"], "conditional", 2, 40, (16,), seed=1, spread_floor=floor
+        )[0]
+
+    plain = problem_with(None)
+    weights = flatten_parameters(plain.generator)
+    subspace = weight_subspace(plain.generator, weights, "output_affine")
+    n_out = plain.generator.n_params
+    collapsed = subspace.embed(torch.cat([-torch.ones(n_out), torch.zeros(n_out)]).double())
+    members = torch.stack([weights, collapsed])
+    batch = plain.sample_batch(torch.Generator().manual_seed(3))
+    base = plain.evaluate(members, batch)
+    assert base.spread_shortfall is None
+    for floor, expected in ((1e-9, [0.0, 1.0]), (1e9, [1.0, 1.0])):
+        floored = problem_with(floor).evaluate(members, batch)
+        shortfall = floored.spread_shortfall[:, 0]
+        torch.testing.assert_close(shortfall, torch.tensor(expected, dtype=torch.float64))
+        torch.testing.assert_close(floored.fitness[:, 0], base.fitness[:, 0] - shortfall)
+        lowered = base.model_scores - shortfall[:, None, None]
+        torch.testing.assert_close(floored.model_scores, lowered)
+        assert torch.equal(floored.incidence, base.incidence)  # validity itself is unchanged
+    assert problem_with(2.0).subset([0]).spread_floor == 2.0

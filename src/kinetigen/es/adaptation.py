@@ -18,10 +18,12 @@ import logging
 import math
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import torch
+from torch import Tensor
 
 from kinetigen.es.checkpoint import config_hash
 from kinetigen.es.kinetic import (
@@ -33,13 +35,15 @@ from kinetigen.es.kinetic import (
     run_metadata,
     training_positions,
 )
+from kinetigen.es.problem import Environment, GeneratorProblem
 from kinetigen.es.stability import steps_to_target
-from kinetigen.es.subspace import SubspaceProblem, weight_subspace
+from kinetigen.es.subspace import SubspaceProblem, WeightSubspace, weight_subspace
 from kinetigen.es.training import build_optimizer, train
 from kinetigen.generator import flatten_parameters, load_generator
+from kinetigen.generator.model import Generator
 from kinetigen.kinetics.settings import as_settings
 from kinetigen.seeds import derive_seed
-from kinetigen.settings import MethodSettings, WorkflowSettings
+from kinetigen.settings import MethodSettings, TrainingSettings, WorkflowSettings
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +67,49 @@ def weights_digest(generator_path: str | os.PathLike) -> str:
     return hashlib.sha256(flatten_parameters(generator).numpy().tobytes()).hexdigest()[:16]
 
 
+@dataclass
+class _AdaptationSearch:
+    """What one adaptation run searches: the problem and the monitor (in the subspace, if
+    any), the optimiser's settings and its starting centre."""
+
+    problem: GeneratorProblem | SubspaceProblem
+    monitor: GeneratorProblem | SubspaceProblem
+    options: MethodSettings
+    start: Tensor
+    subspace: WeightSubspace | None
+
+
+def _adaptation_search(
+    generator: Generator,
+    parts: tuple[Environment, Environment],
+    training: TrainingSettings,
+    method: str,
+    mode: str,
+) -> _AdaptationSearch:
+    """The training problem on ``parts[0]`` (with the spread floor) and the monitor on
+    ``parts[1]``, searched over the weights or the subspace ``training.adaptation.weights``
+    (centre 0 there: weights = start + theta @ basis)."""
+    adaptation = training.adaptation
+    models, floor = adaptation.models_per_member, adaptation.spread_floor
+    train_part, monitor_part = parts
+    problem = generator_problem(
+        generator, [train_part], training, method, mode, None, models, floor
+    )
+    monitor = generator_problem(generator, [monitor_part], training, method, mode, None, models)
+    options = adapted_options(training.method(method), adaptation.sigma0, models)
+    weights = flatten_parameters(generator)
+    subspace = weight_subspace(generator, weights, adaptation.weights)
+    if subspace is None:
+        return _AdaptationSearch(problem, monitor, options, weights, None)
+    return _AdaptationSearch(
+        SubspaceProblem(problem, subspace),
+        SubspaceProblem(monitor, subspace),
+        options,
+        torch.zeros(subspace.n_directions, dtype=torch.float64),
+        subspace,
+    )
+
+
 def adapt_generator(
     inputs: TrainingInputs,
     config: WorkflowSettings | Mapping[str, Any],
@@ -78,13 +125,13 @@ def adapt_generator(
     settings of ``training.<method>``, the search width ``training.adaptation.sigma0`` and,
     where set, ``training.adaptation.models_per_member``, seeded from ``seed``; it searches
     the weights or the subspace of them that ``training.adaptation.weights`` names
-    (:mod:`kinetigen.es.subspace`) and runs ``training.adaptation.max_generations``
-    generations (or to ``max_model_evaluations``), checkpointing every
-    ``training.checkpoint_every`` into ``checkpoint_path`` and resuming from it like
-    training. The monitor scores
-    ``training.adaptation.monitor_models`` fixed models on the environment's unseen
-    evaluation steady states every generation, and at generation 0 (the zero-shot start).
-    The condition encoder stays the one the generator was trained with."""
+    (:mod:`kinetigen.es.subspace`), with the reward's ``spread_floor``, and runs
+    ``training.adaptation.max_generations`` generations (or to ``max_model_evaluations``),
+    checkpointing every ``training.checkpoint_every`` into ``checkpoint_path`` and resuming
+    from it like training. The monitor scores ``training.adaptation.monitor_models`` fixed
+    models on the environment's unseen evaluation steady states every generation, and at
+    generation 0 (the zero-shot start). The condition encoder stays the one the generator
+    was trained with."""
     config = WorkflowSettings.coerce(config)
     training, adaptation = config.training, config.training.adaptation
     generator, encoder, start = load_generator(generator_path)
@@ -93,27 +140,19 @@ def adapt_generator(
     unseen = evaluation_positions(as_settings(config), inputs.samples, environment)
     pairs = [*positions.items(), (environment, unseen)]
     train_part, monitor_part = kinetic_environments(inputs, pairs, config, encoder, threads)
-    models = adaptation.models_per_member
-    problem = generator_problem(
-        generator, [train_part], training, method, mode, None, models, adaptation.spread_floor
+    search = _adaptation_search(generator, (train_part, monitor_part), training, method, mode)
+    optimizer = build_optimizer(
+        method, search.start, derive_seed(seed, "adapt", method), search.options
     )
-    monitor = generator_problem(generator, [monitor_part], training, method, mode, None, models)
-    options = adapted_options(training.method(method), adaptation.sigma0, models)
-    weights = flatten_parameters(generator)
-    subspace = weight_subspace(generator, weights, adaptation.weights)
-    if subspace is not None:  # search theta, 0 at the start: weights = start + theta @ basis
-        problem, monitor = SubspaceProblem(problem, subspace), SubspaceProblem(monitor, subspace)
-        weights = torch.zeros(subspace.n_directions, dtype=torch.float64)
-    optimizer = build_optimizer(method, weights, derive_seed(seed, "adapt", method), options)
     key = {
         "adapt": environment,
         "seed": seed,
         "train": positions,
         "start": weights_digest(generator_path),
-        "options": options.as_dict(),
+        "options": search.options.as_dict(),
         "monitor_models": adaptation.monitor_models,
         "weights": adaptation.weights,
-        "models_per_member": problem.models_per_member,
+        "models_per_member": search.problem.models_per_member,
         "spread_floor": adaptation.spread_floor,
     }  # not the stop criteria: a longer run resumes a shorter one, as training does
     log.info(
@@ -124,11 +163,11 @@ def adapt_generator(
         start.get("seed"),
         environment,
         seed,
-        int(weights.numel()),
+        int(search.start.numel()),
         adaptation.weights,
     )
     result = train(
-        problem,
+        search.problem,
         optimizer,
         max_generations=adaptation.max_generations,
         max_model_evaluations=adaptation.max_model_evaluations,
@@ -137,11 +176,11 @@ def adapt_generator(
         config_hash_value=config_hash(key),
         monitor_models=adaptation.monitor_models,
         monitor_seed=derive_seed(seed, "monitor"),
-        monitor_problem=monitor,
+        monitor_problem=search.monitor,
         monitor_start=True,
     )
-    if subspace is not None:
-        result.weights = subspace.embed(result.weights)
+    if search.subspace is not None:
+        result.weights = search.subspace.embed(result.weights)
     metadata = run_metadata(result, method, seed, mode, [environment])
     metadata["adapted_from"] = {
         key: start[key] for key in ("method", "seed", "mode", "train_environments") if key in start

@@ -14,10 +14,12 @@ adaptation may search a few hundred directions instead of all the weights:
 
 Fewer directions are not free: on pyruvate_aerobic (README, "Adaptation to a new
 environment") both output subspaces reached incidence 0.9 in about a tenth of the model
-evaluations of ``all``, and did it by narrowing each steady state's Km towards a point (the
-monitor's ``monitor_spread``, the median standard deviation of ln Km over latent draws, fell
-from about 1.2 to 0.1-0.6, where ``all`` and a generator trained from scratch keep about 2).
-That is why ``all`` stays the default.
+evaluations of ``all`` by narrowing each steady state's Km towards a point (the monitor's
+``monitor_spread``, the median standard deviation of ln Km over latent draws, fell from about
+1.1 to 0.05, where ``all`` and a generator trained from scratch keep about 2), and as fast
+from a random generator's weights. The reward's spread floor
+(``training.adaptation.spread_floor``, :class:`~kinetigen.es.problem.GeneratorProblem`)
+closes that way out: with it the trained start keeps its spread and a random one cannot.
 
 Each is an affine map ``weights = start + theta @ basis`` from ``theta`` (d values, 0 at the
 start) to the flat weights, so the optimiser searches ``theta`` and the problem scores the
