@@ -303,8 +303,9 @@ def _adaptation_results(root, inputs):
         folder = root / "adaptation" / "env_b" / f"seed{seed}"
         folder.mkdir(parents=True)
         pd.DataFrame(
-            {"generation": [0, 1, 2], "model_evaluations": [0, 50, 100], column: [0.2, 0.7, 0.9]}
-        ).to_csv(folder / "history.csv", index=False)
+            {"generation": [0, 1, 2], "model_evaluations": [0, 50, 100], column: [0.2, 0.7, 0.9],
+             "monitor_spread:env_b": [1.1, 0.6, 0.2]}
+        ).to_csv(folder / "history.csv", index=False)  # fmt: skip
         pd.DataFrame(
             {"env": ["env_b", "env_b"], "split": "train", "steady_states": ["unseen", "training"],
              "incidence": [0.9, 0.95]}
@@ -346,7 +347,12 @@ def test_adaptation_adds_a_training_panel_and_transfer_columns(tmp_path):
     assert labels == [
         "adapted: the one-for-all generator fine-tuned (n=2)",
         "per-environment generator from scratch (n=1)",
+        "Km spread, adapted (right axis)",  # the from-scratch history records none here
     ]
+    spread_axis = figure.axes[2]
+    assert spread_axis.get_ylabel() == "Km spread (sd of ln Km at a steady state)"
+    x, y = spread_axis.get_lines()[0].get_data()
+    assert (x[0], y[0], x[-1], y[-1]) == (0.0, 1.1, 0.1, 0.2)
     # Adapted median from the zero-shot start: 0.2 at 0 evaluations, 0.9 at 100 thousand.
     x, y = panel.get_lines()[0].get_data()
     assert (x[0], y[0], x[-1], y[-1]) == (0.0, 0.2, 0.1, 0.9)

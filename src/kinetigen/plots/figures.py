@@ -82,11 +82,41 @@ ADAPTATION_LABELS = {
 }
 
 
+def _plot_spread(
+    axis: plt.Axes, env: str, kinds: dict[str, list[pd.DataFrame]], colours: dict[str, str]
+) -> plt.Axes | None:
+    """The runs' monitor Km spread (median over seeds) on a right-hand axis of ``axis``: a
+    generator that reaches validity by narrowing its Km to a point shows here (None: no run
+    records the spread)."""
+    column = f"monitor_spread:{env}"
+    found = {
+        kind: [run.dropna(subset=[column]) for run in runs if column in run.columns]
+        for kind, runs in kinds.items()
+    }
+    if not any(found.values()):
+        return None
+    spread_axis = axis.twinx()
+    for kind, runs in found.items():
+        if not runs:
+            continue
+        grids = [run["model_evaluations"].to_numpy(float) / 1e3 for run in runs]
+        curves = [run[column].to_numpy(float) for run in runs]
+        label = f"Km spread, {kind} (right axis)"
+        _plot_median_band(spread_axis, grids, curves, colours.get(kind), label, True)
+        spread_axis.lines[-1].set(linestyle="-.", linewidth=1.0)
+        for band in spread_axis.collections:
+            band.set_alpha(0.1)
+    spread_axis.set_ylabel("Km spread (sd of ln Km at a steady state)")
+    spread_axis.set_ylim(bottom=0)
+    return spread_axis
+
+
 def _plot_adaptation(
     axis: plt.Axes, env: str, kinds: dict[str, list[pd.DataFrame]], targets: list[float]
 ) -> None:
     """One adapted environment: monitor incidence (unseen steady states) of the adapted and
-    the from-scratch runs against model evaluations, median and IQR over seeds."""
+    the from-scratch runs against model evaluations, median and IQR over seeds, and where
+    recorded their Km spread on a right-hand axis."""
     column = f"monitor_incidence:{env}"
     colours = {"adapted": COLOURS["trnes"], "from scratch": COLOURS["oracle"]}
     for kind, runs in kinds.items():
@@ -106,7 +136,12 @@ def _plot_adaptation(
     axis.set_ylim(-0.02, 1.02)
     where = ", ".join(f"{t:g}" for t in targets)
     axis.set_title(f"Adaptation to {env}" + (f" (dotted: targets {where})" if targets else ""))
-    axis.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.15))
+    handles, labels = axis.get_legend_handles_labels()
+    spread_axis = _plot_spread(axis, env, kinds, colours)
+    if spread_axis is not None:
+        more_handles, more_labels = spread_axis.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    axis.legend(handles, labels, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.15))
 
 
 def _signed_log(values: np.ndarray) -> np.ndarray:
