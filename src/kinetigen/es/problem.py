@@ -155,7 +155,8 @@ class EvaluationResult:
     objective_smooth
         [pop, K] its smooth tie-breaker.
     model_scores
-        [pop, K, B] per-model score (valid + tie_weight * smooth) for paired comparisons.
+        [pop, K, B] per-model score (valid + tie_weight * smooth, less the Km-regulariser
+        penalty and the member's spread shortfall where set) for paired comparisons.
     lambda_max
         [pop, E, B] the evaluated lambda_max (1/h; inf where invalid/non-finite).
     n_model_evaluations
