@@ -105,10 +105,9 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     config = read_config(args.run, args.configfile)
     results = args.run / "results"
-    inputs = TrainingInputs.from_results(
-        results, config, list(validate_config(copy.deepcopy(config))["environments"])
-    )
-    adaptation = validate_config(copy.deepcopy(config))["training"]["adaptation"]
+    settings = validate_config(copy.deepcopy(config))
+    inputs = TrainingInputs.from_results(results, config, list(settings["environments"]))
+    adaptation = settings["training"]["adaptation"]
     environment = adaptation["environments"][0]
     floors = [adaptation["spread_floor"]]
     if args.spread_floor is not None:

@@ -36,7 +36,7 @@ import torch
 from torch import Tensor
 
 from kinetigen.es.problem import Batch, EvaluationResult, GeneratorProblem
-from kinetigen.generator.model import Generator, parameter_shapes
+from kinetigen.generator.model import Generator, unflatten_parameters
 
 SUBSPACES = ("all", "output", "output_bias", "output_affine")
 
@@ -60,15 +60,6 @@ class WeightSubspace:
         return weights.reshape(*theta.shape[:-1], -1)
 
 
-def _offsets(generator: Generator) -> dict[str, tuple[int, torch.Size]]:
-    """Offset into the flat weight vector and shape of every named parameter."""
-    offsets, position = {}, 0
-    for name, shape in parameter_shapes(generator):
-        offsets[name] = (position, shape)
-        position += shape.numel()
-    return offsets
-
-
 def _sparse_basis(rows: Sequence[int], columns: Sequence[int], values: Tensor, shape) -> Tensor:
     indices = torch.tensor([list(rows), list(columns)], dtype=torch.long)
     return torch.sparse_coo_tensor(indices, values, shape, check_invariants=True).coalesce()
@@ -83,28 +74,26 @@ def weight_subspace(generator: Generator, start: Tensor, kind: str) -> WeightSub
         return None
     start = start.detach().to(torch.float64).flatten().clone()
     n_weights = start.numel()
-    offsets = _offsets(generator)
-    weight_at, weight_shape = offsets["output.weight"]
-    bias_at, _ = offsets["output.bias"]
-    n_out, n_in = weight_shape
-    if kind == "output_bias":
-        columns = list(range(bias_at, bias_at + n_out))
-    elif kind == "output":
-        columns = [*range(weight_at, weight_at + n_out * n_in), *range(bias_at, bias_at + n_out)]
+    # Each parameter's positions in the flat vector, in the flat-vector order.
+    position = unflatten_parameters(generator, torch.arange(n_weights))
+    weight_at, bias_at = position["output.weight"], position["output.bias"]  # [P, H], [P]
     if kind in ("output_bias", "output"):
+        picked = bias_at if kind == "output_bias" else torch.cat([weight_at.flatten(), bias_at])
+        columns = picked.tolist()
         ones = torch.ones(len(columns), dtype=torch.float64)
         basis = _sparse_basis(range(len(columns)), columns, ones, (len(columns), n_weights))
         return WeightSubspace(start, basis, kind)
     # output_affine: direction p scales row p of W and b_p by (1 + a_p); direction P + p
     # shifts b_p. Both linear in (a, b), so the map stays affine.
+    n_out = len(bias_at)
     rows, columns, values = [], [], []
     for p in range(n_out):
-        row_columns = [*range(weight_at + p * n_in, weight_at + (p + 1) * n_in), bias_at + p]
+        row_columns = [*weight_at[p].tolist(), int(bias_at[p])]
         rows += [p] * len(row_columns)
         columns += row_columns
         values.append(start[row_columns])
         rows.append(n_out + p)
-        columns.append(bias_at + p)
+        columns.append(int(bias_at[p]))
         values.append(torch.ones(1, dtype=torch.float64))
     basis = _sparse_basis(rows, columns, torch.cat(values), (2 * n_out, n_weights))
     return WeightSubspace(start, basis, kind)

@@ -82,28 +82,37 @@ ADAPTATION_LABELS = {
 }
 
 
+def _monitor_runs(
+    kinds: dict[str, list[pd.DataFrame]], column: str
+) -> dict[str, tuple[list[np.ndarray], list[np.ndarray]]]:
+    """Per kind of run ("adapted", "from scratch"): the x grids (thousands of model
+    evaluations) and the curves of ``column`` of the runs that record it (kinds without one
+    are left out)."""
+    found = {}
+    for kind, runs in kinds.items():
+        runs = [run.dropna(subset=[column]) for run in runs if column in run.columns]
+        if runs:
+            grids = [run["model_evaluations"].to_numpy(float) / 1e3 for run in runs]
+            found[kind] = (grids, [run[column].to_numpy(float) for run in runs])
+    return found
+
+
 def _plot_spread(
     axis: plt.Axes, env: str, kinds: dict[str, list[pd.DataFrame]], colours: dict[str, str]
 ) -> plt.Axes | None:
     """The runs' monitor Km spread (median over seeds) on a right-hand axis of ``axis``: a
     generator that reaches validity by narrowing its Km to a point shows here (None: no run
     records the spread)."""
-    column = f"monitor_spread:{env}"
-    found = {
-        kind: [run.dropna(subset=[column]) for run in runs if column in run.columns]
-        for kind, runs in kinds.items()
-    }
-    if not any(found.values()):
+    found = _monitor_runs(kinds, f"monitor_spread:{env}")
+    if not found:
         return None
     spread_axis = axis.twinx()
-    for kind, runs in found.items():
-        if not runs:
-            continue
-        grids = [run["model_evaluations"].to_numpy(float) / 1e3 for run in runs]
-        curves = [run[column].to_numpy(float) for run in runs]
+    for kind, (grids, curves) in found.items():
         label = f"Km spread, {kind} (right axis)"
-        _plot_median_band(spread_axis, grids, curves, colours.get(kind), label, True)
-        spread_axis.lines[-1].set(linestyle="-.", linewidth=1.0)
+        _plot_median_band(
+            spread_axis, grids, curves, colours.get(kind), label, True, linestyle="-.",
+            linewidth=1.0,
+        )  # fmt: skip
         for band in spread_axis.collections:
             band.set_alpha(0.1)
     spread_axis.set_ylabel("Km spread (sd of ln Km at a steady state)")
@@ -117,15 +126,9 @@ def _plot_adaptation(
     """One adapted environment: monitor incidence (unseen steady states) of the adapted and
     the from-scratch runs against model evaluations, median and IQR over seeds, and where
     recorded their Km spread on a right-hand axis."""
-    column = f"monitor_incidence:{env}"
     colours = {"adapted": COLOURS["trnes"], "from scratch": COLOURS["oracle"]}
-    for kind, runs in kinds.items():
-        runs = [run.dropna(subset=[column]) for run in runs if column in run.columns]
-        if not runs:
-            continue
-        grids = [run["model_evaluations"].to_numpy(float) / 1e3 for run in runs]
-        curves = [run[column].to_numpy(float) for run in runs]
-        label = f"{ADAPTATION_LABELS.get(kind, kind)} (n={len(runs)})"
+    for kind, (grids, curves) in _monitor_runs(kinds, f"monitor_incidence:{env}").items():
+        label = f"{ADAPTATION_LABELS.get(kind, kind)} (n={len(curves)})"
         _plot_median_band(
             axis, grids, curves, colours.get(kind), label, True, **ADAPTATION_STYLES[kind]
         )
