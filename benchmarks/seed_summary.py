@@ -65,6 +65,8 @@ def main() -> None:
     per_environment = args.results / "training" / "per-environment"
     for folder in sorted(per_environment.glob("*")):
         own = seed_tables(folder)
+        # Its own environment only: the run also scores the other held-out environments.
+        own = own[own["env"] == folder.name]
         rows.append(
             {
                 "env": folder.name,

@@ -357,8 +357,18 @@ def test_adaptation_adds_a_training_panel_and_transfer_columns(tmp_path):
     x, y = panel.get_lines()[0].get_data()
     assert (x[0], y[0], x[-1], y[-1]) == (0.0, 0.2, 0.1, 0.9)
     plt.close(figure)
-    title = plot_transfer_matrix(transfer).axes[0].get_title()
-    assert "adapted = fine-tuned from it" in title
+    axis = plot_transfer_matrix(transfer).axes[0]
+    assert "adapted = fine-tuned from it" in axis.get_title()
+    # Zero-shot, adapted, from scratch, ORACLE, then the in-sample columns; held-out rows last.
+    columns = [label.get_text() for label in axis.get_xticklabels()]
+    assert columns[:2] == ["trnes (one for all)", "adapted (env_b)"]
+    assert columns.index("ORACLE") < columns.index("trnes (one for all), in-sample")
+    assert axis.get_yticklabels()[-1].get_text() == "env_b (heldout)"
+    # The split comes from the one-for-all runs, whichever table is read first.
+    first = transfer_table(
+        inputs["adaptation_incidence"] + inputs["incidence"], inputs["oracle_summaries"]
+    )
+    assert set(first.loc[first["env"] == "env_b", "split"]) == {"heldout"}
     plt.close("all")
     outputs = {name: str(tmp_path / "figures" / f"{name}.png") for name in FIGURES}
     make_figures(inputs, outputs, {"tolerance": 0.01, "return_time_factor": 1.0}, [0.9])

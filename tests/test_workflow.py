@@ -100,14 +100,16 @@ def test_default_config_plans_the_same_jobs(workdir):
 
 
 def test_families_overlay_plans_every_member(workdir):
-    """config/families.yaml: 24 training members, 3 held out (one inside the grid)."""
+    """config/families.yaml: 24 training members, 3 held out (one inside the grid), the
+    two outside the grid adapted to."""
     (workdir / "config").mkdir()
     shutil.copy(REPO / "config" / "families.yaml", workdir / "config" / "families.yaml")
     result = snakemake(workdir, "-n", "--quiet", "rules", "--configfile", "config/families.yaml")
     plan = _planned(result)
     assert plan["tfa"] == plan["sample_steady_states"] == plan["perturbation_tests"] == 27
     assert plan["train"] == 1 and plan["train_per_environment"] == 3
-    assert plan["evaluate_generator"] == 4 and plan["total"] == 257
+    assert plan["evaluate_generator"] == 4 and plan["adapt"] == plan["evaluate_adapted"] == 2
+    assert plan["total"] == 265
 
 
 ADAPTATION_OVERLAY = {"training": {"adaptation": {"environments": ["pyruvate_aerobic"]}}}

@@ -303,12 +303,25 @@ def _plot_trajectories(
     )
 
 
+def _transfer_column_order(kind: str) -> tuple[bool, int, str]:
+    """Unseen steady states before in-sample ones; within each: the one-for-all generators
+    (zero-shot on held-out rows), adapted, per-environment (from scratch), ORACLE."""
+    base = kind.removesuffix(", in-sample")
+    kinds = ("(one for all)", "adapted (", "per-environment (")
+    rank = min((i for i, name in enumerate(kinds) if name in base), default=len(kinds))
+    return base != kind, rank, base
+
+
 def plot_transfer_matrix(incidence: pd.DataFrame) -> plt.Figure:
     """Heat map of incidence: environments (rows) x generator kinds (columns), with the
     split (train / held-out) in the row labels. ``incidence`` has env, split, kind,
     incidence."""
     table = incidence.pivot_table(index="env", columns="kind", values="incidence")
+    table = table[sorted(table.columns, key=_transfer_column_order)]
     splits = incidence.drop_duplicates("env").set_index("env")["split"]
+    # Rows as the runs list them (the config's order, not the alphabet's), held-out last.
+    held_out = splits == "heldout"
+    table = table.reindex([*splits.index[~held_out], *splits.index[held_out]])
     figure, axis = plt.subplots(figsize=(1.6 * table.shape[1] + 3, 0.5 * table.shape[0] + 1.5))
     image = axis.imshow(table.to_numpy(float), vmin=0, vmax=1, cmap="viridis", aspect="auto")
     for (i, j), value in np.ndenumerate(table.to_numpy(float)):
@@ -316,18 +329,18 @@ def plot_transfer_matrix(incidence: pd.DataFrame) -> plt.Figure:
         axis.text(
             j,
             i,
-            f"{value:.2f}" if finite else "not evaluated",
+            f"{value:.2f}" if finite else "-",
             ha="center",
             va="center",
             color=("white" if value < 0.6 else "black") if finite else "grey",
-            fontsize=9 if finite else 7,
+            fontsize=9,
         )
     axis.set_xticks(range(table.shape[1]), table.columns, rotation=20, ha="right")
     axis.set_yticks(
         range(table.shape[0]), [f"{env} ({splits.get(env, '?')})" for env in table.index]
     )
     figure.colorbar(image, ax=axis, label="incidence (fraction of models valid)")
-    title = "Environment transfer: incidence per environment and generator"
+    title = "Environment transfer: incidence per environment and generator (-: not evaluated)"
     if any(str(kind).startswith("adapted (") for kind in table.columns):
         # The held-out rows then read as the issue's comparison.
         title += (

@@ -272,6 +272,9 @@ def transfer_table(incidence_paths: Sequence[str], oracle_summaries: Sequence[st
             }
         )
     transfer = pd.DataFrame(rows)
+    # Held out from the one-for-all generator wins: per-environment and adapted runs train
+    # on the environment they are named after, and list it as train.
+    held_out = transfer["env"].isin(transfer.loc[transfer["split"] == "heldout", "env"])
     splits = transfer.dropna(subset=["split"]).drop_duplicates("env").set_index("env")["split"]
-    transfer["split"] = transfer["env"].map(splits).fillna("?")
+    transfer["split"] = transfer["env"].map(splits).fillna("?").mask(held_out, "heldout")
     return transfer
