@@ -373,3 +373,22 @@ def test_adaptation_adds_a_training_panel_and_transfer_columns(tmp_path):
     outputs = {name: str(tmp_path / "figures" / f"{name}.png") for name in FIGURES}
     make_figures(inputs, outputs, {"tolerance": 0.01, "return_time_factor": 1.0}, [0.9])
     assert (tmp_path / "figures" / "training.png").stat().st_size > 5000
+
+
+def test_training_curve_keeps_each_environment_at_its_latest_score():
+    """With environment subsets a generation scores some environments only (NaN for the
+    others): the worst environment is read with each at its latest score."""
+    import matplotlib.pyplot as plt
+
+    from kinetigen.plots.figures import plot_training_curves
+
+    history = pd.DataFrame(
+        {"generation": [0, 1, 2], "model_evaluations": [0.0, 1e6, 2e6],
+         "centre_incidence:a": [0.1, np.nan, 0.5], "centre_incidence:b": [0.9, 0.2, np.nan]}
+    )  # fmt: skip
+    figure = plot_training_curves({"trnes": [history]})
+    x, y = figure.axes[0].get_lines()[0].get_data()
+    # Generation 2: a scored 0.5, b still at its 0.2 (ignoring the gap would give 0.5).
+    assert (x[-1], y[-1]) == (2.0, 0.2)
+    assert np.isclose(y[0], 0.1)
+    plt.close(figure)

@@ -41,8 +41,9 @@ def plot_training_curves(
     adaptation: dict[str, dict[str, list[pd.DataFrame]]] | None = None,
     adaptation_targets: list[float] | None = None,
 ) -> plt.Figure:
-    """Worst training environment's centre incidence vs model evaluations: median and IQR
-    over seeds, one line per method. ``histories`` maps a method to its runs' history tables.
+    """Worst training environment's centre incidence (each environment at its latest score)
+    vs model evaluations: median and IQR over seeds, one line per method. ``histories``
+    maps a method to its runs' history tables.
     ``adaptation`` (environment -> {"adapted": runs, "from scratch": runs}) adds one panel
     per adapted environment: its monitor incidence on unseen steady states, adapted beside
     from scratch, with ``adaptation_targets`` drawn as dashed lines."""
@@ -59,7 +60,10 @@ def plot_training_curves(
                 if any(c.startswith("monitor_incidence:") for c in history.columns)
                 else "centre_incidence:"
             )
-            worst = history[[c for c in history.columns if c.startswith(prefix)]].min(axis=1)
+            scores = history[[c for c in history.columns if c.startswith(prefix)]]
+            # With environment subsets (training.environments_per_generation) a generation
+            # scores some environments only: each keeps its latest score until scored again.
+            worst = scores.ffill().min(axis=1)
             grids.append(history["model_evaluations"].to_numpy(float) / 1e6)
             curves.append(worst.to_numpy(float))
         _plot_median_band(axis, grids, curves, COLOURS.get(method), f"{method} (n={len(runs)})")
