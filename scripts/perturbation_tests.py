@@ -19,7 +19,8 @@ log = setup_logging(smk.log[0])
 params = smk.params
 env = smk.wildcards.env
 kinetics = KineticsSettings.from_config(params.config)
-settings = ValidationSettings.from_config(params.config)
+# One worker process per thread Snakemake gives the job (validation.processes, scaled to --cores).
+settings = ValidationSettings.from_config(params.config).replace(processes=smk.threads)
 model, model_sets = validation_models(
     load_network(params.model, solver=params.solver),
     read_parquet(smk.input.samples),
