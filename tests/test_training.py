@@ -441,3 +441,16 @@ def test_run_key_holds_the_subset_size_only_when_set():
     subsets = environment_subsets(six.training, 0)
     assert subsets.size == 6 and subsets == environment_subsets(six.training, 0)
     assert subsets != environment_subsets(six.training, 1)
+
+
+def test_run_key_holds_the_reward_only_when_it_differs_from_the_default():
+    # A checkpoint trained on another fitness must not be resumed.
+    from kinetigen.es.kinetic import run_key
+    from kinetigen.settings import WorkflowSettings
+
+    default = run_key(WorkflowSettings(), "trnes", 0, "conditional", {})
+    assert "reward" not in default
+    heavier = WorkflowSettings.from_config({"training": {"tie_weight": 1.0}})
+    key = run_key(heavier, "trnes", 0, "conditional", {})
+    assert key["reward"] == {"tie_weight": 1.0, "tie_breaker": "asinh", "tie_scale": 1.0}
+    assert {k: v for k, v in key.items() if k != "reward"} == default

@@ -40,8 +40,8 @@ def kinetic_sizes(
     every boundary reaction as irreversible (one Km per consumed reactant other than H+ and
     H2O; a supply has none); a core reaction without thermodynamic data in the run would be
     irreversible and have fewer. With ``kinetics.biomass_law: per_substrate`` the biomass
-    counts as one drain (and Km) per consumed state and one constant-rate rest when it makes
-    a state (the rest is left out only when every such product pairs with a substrate).
+    counts as one drain (and Km) per consumed state; its products go with the drains, so a
+    constant-rate rest changes a state only where no state is consumed.
     """
     fluxes = {str(k): float(v) for k, v in dict(reference_fluxes).items()}
     kinds = {b.id: b.kind for b in boundary}
@@ -68,7 +68,8 @@ def _biomass_parts(reaction: cobra.Reaction, flux: float, states: set[str]) -> t
     """Drains (consumed states) and rest (0 or 1) of a per-substrate biomass."""
     direction = 1 if flux > 0 else -1
     oriented = {m.id: direction * c for m, c in reaction.metabolites.items() if m.id in states}
-    return sum(c < 0 for c in oriented.values()), int(any(c > 0 for c in oriented.values()))
+    drains = sum(c < 0 for c in oriented.values())
+    return drains, int(drains == 0 and any(c > 0 for c in oriented.values()))
 
 
 def _km_count(

@@ -300,6 +300,10 @@ def generator_problem(
     )
 
 
+TIE_BREAKER_KEYS = ("tie_weight", "tie_breaker", "tie_scale")
+DEFAULT_TRAINING = TrainingSettings()
+
+
 def run_key(
     config: WorkflowSettings,
     method: str,
@@ -331,6 +335,10 @@ def run_key(
         key["environments_per_generation"] = config.training.environments_per_generation
     if monitor_models is not None:  # default: the key as before
         key["monitor_models"] = monitor_models
+    # The reward: a run with another tie-breaker optimises another fitness (default: as before).
+    reward = {name: getattr(config.training, name) for name in TIE_BREAKER_KEYS}
+    if reward != {name: getattr(DEFAULT_TRAINING, name) for name in TIE_BREAKER_KEYS}:
+        key["reward"] = reward
     if config.training.km_regulariser.weight > 0:
         key["km_regulariser"] = config.training.km_regulariser.as_dict()
     if config.kinetics.km_prior.enabled:

@@ -30,7 +30,7 @@ Conventions (DESIGN.md 2.4):
   so does a reactant with a fractional coefficient (e.g. 0.5 O2);
 - ``kinetics.biomass_law`` chooses the biomass reaction's law: ``lumped`` (the default), one
   irreversible Michaelis-Menten law over all its substrates, or ``per_substrate``, one
-  irreversible Michaelis-Menten drain per state substrate plus a constant-rate rest
+  irreversible Michaelis-Menten drain per state substrate, which also make the products
   (:mod:`kinetigen.kinetics.drains`). The drains are pseudo-reactions of the kinetic model
   (ids ``<biomass>__<substrate>``, ``<biomass>__rest``), each with its own stoichiometry
   column and a flux column equal to the biomass flux, so everything downstream (Vmax from
@@ -223,8 +223,8 @@ class KineticModel:
         (mu is exactly the sampled growth rate); away from it mu is the consumption-weighted
         mean of the drains' rates relative to their steady-state rates, times the growth
         rate. Being linear in v, its control coefficients are the g-and-flux-weighted mean of
-        the drains' (exact to first order, summation holds). The constant-rate rest is left
-        out: it does not respond and would only damp mu.
+        the drains' (exact to first order, summation holds). A constant-rate rest (only
+        where the biomass consumes no state) is left out: it does not respond.
         """
         biomass = self.settings.biomass_reaction
         weights = np.zeros(len(self.rate_laws))
@@ -526,7 +526,7 @@ def _per_substrate_biomass(
     cobra_model: cobra.Model, reactions: _Reactions, settings: KineticsSettings, environment: str
 ) -> _Reactions:
     """``reactions`` with the biomass law replaced, in place, by one irreversible
-    Michaelis-Menten drain per state substrate and a constant-rate rest
+    Michaelis-Menten drain per state substrate, which also make its products
     (:func:`kinetigen.kinetics.drains.split_biomass`); every part's flux is the biomass flux.
     Unchanged when the biomass reaction is not active."""
     biomass = settings.biomass_reaction
