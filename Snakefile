@@ -1,7 +1,14 @@
 # kinetigen: dynamically valid kinetic models of metabolism.
 # Run: snakemake   (profiles/default, a link to workflow/profiles/default, sets the cores)
+import os
 import sys
 from pathlib import Path
+
+# Every job sees one string hash seed: iteration over sets of ids (in cobra and optlang as
+# they build solver problems) follows it, and so do the LP solutions at rounding level,
+# which the steady-state sampler's chains amplify (same config, same numbers). A seed the
+# user exports is kept.
+os.environ.setdefault("PYTHONHASHSEED", "0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # works without `pip install -e .` too
 

@@ -10,8 +10,9 @@ states (key ``rng``: torch's and numpy's global generators, seeded from OS entro
 depends on them). Prints one line per differing file and column or key, then a verdict; exits
 1 on any difference, 0 when the folders agree.
 
-Run both workflows with the same ``PYTHONHASHSEED`` (e.g. 0): cobra's FBA through optlang's
-hybrid interface orders its columns by hash, which moves the FBA optimum in its last digits.
+Run both workflows with the same ``PYTHONHASHSEED`` (the Snakefile sets 0 unless one is
+exported): cobra's FBA through optlang's hybrid interface orders its columns by hash, which
+moves the FBA optimum in its last digits.
 """
 
 from __future__ import annotations
