@@ -114,10 +114,10 @@ def split_biomass(
             rest[metabolite] = left
     # Unpaired state by-products follow growth: each drain takes its share of growth.
     total = sum(abs(float(coefficients[s])) for s in drained)
-    for metabolite in [m for m in rest if m in state_index and total > 0]:
+    shares = {s: abs(float(coefficients[s])) / total for s in drained} if total > 0 else {}
+    for metabolite in [m for m in rest if m in state_index and shares]:
         left = rest.pop(metabolite)
-        for substrate in drained:
-            share = abs(float(coefficients[substrate])) / total
+        for substrate, share in shares.items():
             parts[substrate][metabolite] = parts[substrate].get(metabolite, 0.0) + share * left
     result = [BiomassPart(s, parts[s]) for s in drained]
     if rest:
