@@ -100,8 +100,30 @@ def test_products_go_with_their_moiety(drains):
     ids = _drain_ids(drains)
     weights = drains.growth_weights()[[drains.reactions.index(r) for r in ids]]
     made = np.array([metabolites[r].get("akg_c", 0.0) for r in ids])
-    assert np.all(made > 0)
     np.testing.assert_allclose(made / made.sum(), weights, rtol=1e-12)
+
+
+def test_growth_shares_are_carbon_shares(_textbook, drains):
+    """g_s is drain s's share of the carbon entering biomass, counted from the formulas
+    here: the drains that return their moiety whole (ATP to ADP, NAD to NADH, NADPH to NADP)
+    take none, so they neither count toward growth nor make by-products, and no drain makes
+    carbon (with protons held fixed, ATP synthase can run the ATP drain without substrate)."""
+    carbon = {m.id: m.elements.get("C", 0) for m in _textbook.metabolites}
+    metabolites = dict(zip(drains.reactions, drains.reaction_metabolites, strict=True))
+    ids = _drain_ids(drains)
+    # carbon taken = carbon consumed by the drain, less that of its paired products (the
+    # by-products that follow growth are what a share of the taken carbon makes)
+    paired = {
+        r: {m: c for m, c in metabolites[r].items() if m != "akg_c"} for r in ids
+    }
+    taken = np.array([-sum(c * carbon[m] for m, c in paired[r].items()) for r in ids])
+    weights = drains.growth_weights()[[drains.reactions.index(r) for r in ids]]
+    np.testing.assert_allclose(weights, taken / taken.sum(), rtol=1e-10, atol=1e-14)
+    for neutral in ("atp_c", "nad_c", "nadph_c"):
+        assert weights[ids.index(f"{BIOMASS}__{neutral}")] == 0.0
+        assert metabolites[f"{BIOMASS}__{neutral}"].get("akg_c", 0.0) == 0.0
+    net = np.array([sum(c * carbon[m] for m, c in metabolites[r].items()) for r in ids])
+    assert np.all(net <= 1e-9)
 
 
 def test_moieties_are_conserved(lumped, drains):

@@ -77,7 +77,7 @@ def flux_targets(
 
     A kinetic reaction is itself; the biomass reaction of a drained model (``kinetics.
     biomass_law: per_substrate``) is growth, ``KineticModel.growth_weights`` (the
-    flux-weighted mean of the drains, equal to the biomass flux at each steady state, so its
+    carbon-weighted mean of the drains, equal to the biomass flux at each steady state, so its
     C^J is the same weighted mean of the drains' and the perturbations compare growth before
     and after); an exchange of a boundary metabolite m with coefficient
     s_m carries v_EX = -(1/s_m) sum_j N_mj v_j at a steady state. Raises

@@ -20,13 +20,22 @@ per unit, and a pair costs 1 + |ln(c_p / c_s)| per unit, so a product goes to th
 whose coefficient matches its own (NAD with NADH, NADP with NADPH, even where NAD kinase
 links the two pools into one moiety). A product that pairs with no substrate
 (2-oxoglutarate, fumarate, pyrophosphate, acetate, ...) follows growth: every drain makes
-its share g_s = |c_s| / sum_k |c_k| of it, the weights of growth
-(:meth:`kinetigen.kinetics.structure.KineticModel.growth_weights`), so it is made at the
-rate mu times its biomass coefficient in every state, as in the cell. (At a constant rate,
-the steady state's, a slowed culture kept receiving them: on the iJO1366 core 0.76 akg,
-1.04 fum, 0.53 succ and 0.58 ac per unit growth, about 11 C-mmol/gDW, and 4 of 20
-bioreactor runs grew on them after glucose uptake had fallen, to yields of 41 to 6,199
-gDW/mmol glucose.)
+its growth share g_s of it, so it is made at the rate mu times its biomass coefficient in
+every state, as in the cell. (At a constant rate, the steady state's, a slowed culture kept
+receiving them: on the iJO1366 core about 11 C-mmol/gDW per unit growth, and 4 of 20
+bioreactor runs grew on them after glucose uptake had fallen.)
+
+The growth shares are carbon shares: g_s = C_s / sum_k C_k, C_s the carbon that drain s
+takes into biomass (|c_s| times the carbon atoms of s, less those of the products paired
+with it), so growth is the rate at which carbon enters biomass
+(:meth:`kinetigen.kinetics.structure.KineticModel.growth_weights`). Drains that return their
+moiety whole (ATP to ADP, NADH to NAD, NADPH to NADP) take no carbon: they count nothing
+toward growth and make no by-product. (Shares by coefficient, |c_s| / sum_k |c_k|, gave the
+ATP drain of the growth-associated maintenance 76 % of growth on the iJO1366 core and 76 %
+of the by-products: with the proton motive force held fixed, ATP synthase fed that drain
+without any substrate, so it made carbon from nothing and 3 of 20 bioreactor runs kept
+growing with glucose uptake stalled, to yields of 18 to 17,924 gDW/mmol.) Where the
+formulas give no drain any carbon, the shares fall back to the coefficients.
 Every metabolite that is not a state (small molecules, H+, H2O, boundary metabolites) goes
 to one rest reaction at the steady state's constant rate; it changes no state and is left
 out, as every reaction that changes none.
@@ -50,10 +59,12 @@ REST = "rest"
 class BiomassPart:
     """One part of the split biomass reaction: the drain of ``substrate`` (None for the
     constant-rate rest) with its stoichiometry (metabolite id -> coefficient, model
-    orientation, per unit of the biomass flux)."""
+    orientation, per unit of the biomass flux) and its growth share (module docstring; 0
+    for the rest)."""
 
     substrate: str | None
     coefficients: dict[str, float]
+    growth_share: float = 0.0
 
     def reaction_id(self, biomass: str) -> str:
         """``<biomass>__<substrate>`` or ``<biomass>__rest``."""
@@ -77,6 +88,7 @@ def split_biomass(
     substrates: Sequence[str],
     states: Sequence[str],
     rest_stoichiometry: np.ndarray,
+    carbon: Mapping[str, float] | None = None,
     tol: float = 1e-8,
 ) -> list[BiomassPart]:
     """The drains of the state ``substrates`` (in their order) and the rest (last, when it
@@ -84,6 +96,7 @@ def split_biomass(
 
     ``rest_stoichiometry`` [states, reactions]: the other kinetic reactions over ``states``,
     whose moieties decide which product goes with which substrate (module docstring).
+    ``carbon``: carbon atoms per metabolite id (missing: none), for the growth shares.
     """
     state_index = {m: i for i, m in enumerate(states)}
     drained = [s for s in substrates if s in state_index]
@@ -113,16 +126,31 @@ def split_biomass(
         if abs(left) > tol * max(abs(float(coefficient)), 1.0):
             rest[metabolite] = left
     # Unpaired state by-products follow growth: each drain takes its share of growth.
-    total = sum(abs(float(coefficients[s])) for s in drained)
-    shares = {s: abs(float(coefficients[s])) / total for s in drained} if total > 0 else {}
+    shares = growth_shares(parts, direction, carbon or {})
     for metabolite in [m for m in rest if m in state_index and shares]:
         left = rest.pop(metabolite)
-        for substrate, share in shares.items():
+        for substrate, share in [item for item in shares.items() if item[1] > 0]:
             parts[substrate][metabolite] = parts[substrate].get(metabolite, 0.0) + share * left
-    result = [BiomassPart(s, parts[s]) for s in drained]
+    result = [BiomassPart(s, parts[s], shares.get(s, 0.0)) for s in drained]
     if rest:
         result.append(BiomassPart(None, rest))
     return result
+
+
+def growth_shares(
+    parts: Mapping[str, Mapping[str, float]], direction: int, carbon: Mapping[str, float]
+) -> dict[str, float]:
+    """Substrate -> growth share g_s of the drains ``parts`` (substrate -> paired
+    stoichiometry): their carbon shares, or their coefficient shares where no drain takes
+    carbon (module docstring)."""
+    taken = {
+        s: max(-direction * sum(c * carbon.get(m, 0.0) for m, c in part.items()), 0.0)
+        for s, part in parts.items()
+    }
+    if sum(taken.values()) <= 0:
+        taken = {s: abs(float(part[s])) for s, part in parts.items()}
+    total = sum(taken.values())
+    return {s: value / total for s, value in taken.items()} if total > 0 else {}
 
 
 def _assign_products(

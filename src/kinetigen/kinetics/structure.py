@@ -88,6 +88,8 @@ class RateLaw:
     # The model reaction a pseudo-reaction stands for (a biomass drain); "" for a reaction
     # of the model itself.
     parent: str = ""
+    # A biomass drain's share of growth (kinetigen.kinetics.drains); 0 for the others.
+    growth_share: float = 0.0
 
     @property
     def reversible(self) -> bool:
@@ -216,15 +218,16 @@ class KineticModel:
         active. The one definition of growth that the bioreactor and the control analysis use.
 
         Lumped: the biomass reaction itself (weight 1). Drained (``biomass_law:
-        per_substrate``): the flux-weighted mean of the substrate drains, weight
-        g_s = |c_s| / sum_k |c_k| with c_s the biomass coefficient of substrate s, i.e. each
-        drain's share of the precursor consumption (mmol/gDW) that the biomass reaction makes.
-        Every drain runs at the biomass flux at every steady state, so J_mu equals it there
-        (mu is exactly the sampled growth rate); away from it mu is the consumption-weighted
-        mean of the drains' rates relative to their steady-state rates, times the growth
-        rate. Being linear in v, its control coefficients are the g-and-flux-weighted mean of
-        the drains' (exact to first order, summation holds). A constant-rate rest (only
-        where the biomass consumes no state) is left out: it does not respond.
+        per_substrate``): the weighted mean of the substrate drains, weight g_s the drain's
+        share of the carbon that enters biomass (``RateLaw.growth_share``,
+        :func:`kinetigen.kinetics.drains.growth_shares`; zero for the ATP, NADH and NADPH
+        drains, which return their moiety whole). Every drain runs at the biomass flux at
+        every steady state, so J_mu equals it there (mu is exactly the sampled growth rate);
+        away from it mu is the carbon-weighted mean of the drains' rates relative to their
+        steady-state rates, times the growth rate. Being linear in v, its control
+        coefficients are the g-and-flux-weighted mean of the drains' (exact to first order,
+        summation holds). A constant-rate rest (only where the biomass consumes no state)
+        is left out: it does not respond.
         """
         biomass = self.settings.biomass_reaction
         weights = np.zeros(len(self.rate_laws))
@@ -232,7 +235,7 @@ class KineticModel:
             if law.reaction == biomass:
                 weights[j] = 1.0
             elif law.parent == biomass and law.substrates:
-                weights[j] = abs(float(self.reaction_metabolites[j][law.substrates[0][0]]))
+                weights[j] = law.growth_share
         total = weights.sum()
         return weights / total if total > 0 else weights
 
@@ -544,6 +547,7 @@ def _per_substrate_biomass(
         [m for m, _ in law.substrates],
         states,
         _state_stoichiometry(others, {m: i for i, m in enumerate(states)}),
+        carbon={m.id: float(m.elements.get("C", 0)) for m in cobra_model.metabolites},
     )
     state_set = set(states)
     parts = [p for p in parts if any(m in state_set for m in p.coefficients)]
@@ -556,6 +560,7 @@ def _per_substrate_biomass(
             products=(),
             thermodynamic=(),
             parent=biomass,
+            growth_share=part.growth_share,
         )
         for part in parts
     ]

@@ -23,9 +23,10 @@ stoichiometry ``N`` and the cell density ``rho`` (gDW per litre of cell volume,
   rates per cell volume become rates per medium volume;
 - ``dX/dt = mu X`` with ``mu = v_biomass / (1e-3 rho)``: the biomass reaction's rate converted
   back to mmol/gDW/h, which for the biomass reaction is 1/h. With ``kinetics.biomass_law:
-  per_substrate`` there is no single biomass rate: ``v_biomass`` is then the flux-weighted
-  mean ``sum_s g_s w_s`` of the substrate drains' rates, ``g_s = |c_s| / sum_k |c_k|``
-  (``KineticModel.growth_weights``), which equals the biomass flux at every steady state.
+  per_substrate`` there is no single biomass rate: ``v_biomass`` is then the carbon-weighted
+  mean ``sum_s g_s w_s`` of the substrate drains' rates, ``g_s`` drain s's share of the
+  carbon entering biomass (``KineticModel.growth_weights``), which equals the biomass flux at
+  every steady state.
 
 Start: ``x`` and ``S`` at the steady state (the sample's concentrations), ``X = X0``. The
 integration (stiff: BDF by default, with the analytic Jacobian of the full system) stops when

@@ -47,7 +47,7 @@ class BioreactorModel:
         self.steady_state = int(steady_state)
         biomass = kinetic_model.settings.biomass_reaction
         # mu = growth_weights . v / flux_to_molar_rate (KineticModel.growth_weights: the
-        # biomass reaction, or the flux-weighted mean of its per-substrate drains).
+        # biomass reaction, or the carbon-weighted mean of its per-substrate drains).
         self.growth_weights = kinetic_model.growth_weights()
         if not self.growth_weights.any():
             raise ValueError(
